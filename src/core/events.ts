@@ -1,0 +1,176 @@
+import type { LLMError } from './errors.js';
+
+/**
+ * Token counts for one call, normalized across vendors.
+ *
+ * `inputTokens` counts every prompt token, including the cached ones; `cachedInputTokens` says how many of
+ * them were served from the vendor's prompt cache (billed at the cached price).
+ */
+export interface Usage {
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  readonly cachedInputTokens?: number;
+  readonly reasoningTokens?: number;
+}
+
+/** Cost of a call in US dollars, split by what was billed. */
+export interface Cost {
+  readonly input: number;
+  readonly output: number;
+  readonly total: number;
+}
+
+/**
+ * Why a stream finished, normalized across vendors.
+ *
+ * - `stop`: the model ended its answer (or hit a stop sequence).
+ * - `length`: the output hit `maxTokens` or the model's output limit.
+ * - `tool-calls`: the model asks for tools to be run.
+ * - `content-filter`: the vendor's safety system cut the answer.
+ * - `budget`: the `budget()` operator stopped the stream before it overspent.
+ * - `other`: anything else the vendor reported (the raw value is kept beside it).
+ */
+export type FinishReason = 'stop' | 'length' | 'tool-calls' | 'content-filter' | 'budget' | 'other';
+
+/** Identifies which provider and model produced (part of) a stream. */
+export interface ModelRef {
+  readonly provider: string;
+  readonly model: string;
+}
+
+/** The stream opened: which provider and model answer. Always the first event of a provider's stream. */
+export interface StartEvent extends ModelRef {
+  readonly type: 'start';
+  /** The vendor's id for this response, when it sends one. */
+  readonly id?: string;
+  /** Set by `cache()` when the stream is a replay of a stored call. */
+  readonly cached?: boolean;
+}
+
+/** A piece of the answer's text. Concatenating every `text` of a stream gives the whole answer. */
+export interface TextEvent {
+  readonly type: 'text';
+  readonly text: string;
+}
+
+/** A piece of the model's visible reasoning (Anthropic thinking, reasoning models' summaries). */
+export interface ReasoningEvent {
+  readonly type: 'reasoning';
+  readonly text: string;
+}
+
+/** A piece of a tool call as it streams: the call at `index` gained `argsDelta` (raw JSON text). */
+export interface ToolCallDeltaEvent {
+  readonly type: 'tool-call-delta';
+  readonly index: number;
+  readonly id?: string;
+  readonly name?: string;
+  readonly argsDelta: string;
+}
+
+/** A complete tool call with its arguments parsed from JSON (`rawArgs` keeps the text as sent). */
+export interface ToolCallEvent {
+  readonly type: 'tool-call';
+  readonly index: number;
+  readonly id: string;
+  readonly name: string;
+  readonly args: unknown;
+  readonly rawArgs: string;
+}
+
+/** Token counts reported by the vendor (or estimated where it reported none). */
+export interface UsageEvent {
+  readonly type: 'usage';
+  readonly usage: Usage;
+}
+
+/** The stream ended normally. Always the last event of a successful stream. */
+export interface FinishEvent {
+  readonly type: 'finish';
+  readonly reason: FinishReason;
+  /** The vendor's own finish value (`end_turn`, `STOP`, …). */
+  readonly raw?: string;
+  readonly usage: Usage;
+  readonly cost: Cost;
+}
+
+/**
+ * A policy moved to another candidate before any content reached the subscriber:
+ * `from` failed with `error`, the stream continues from the next candidate.
+ */
+export interface FallbackEvent {
+  readonly type: 'fallback';
+  readonly from: ModelRef;
+  readonly error: LLMError;
+}
+
+/**
+ * Everything emitted so far is void: a UI should clear what it shows. A new `start` follows.
+ * Emitted by fallback with the `restart` policy after content had streamed.
+ */
+export interface ResetEvent {
+  readonly type: 'reset';
+  readonly from: ModelRef;
+  readonly error: LLMError;
+}
+
+/** A routing decision, emitted by `route()` before the chosen model's stream. */
+export interface RouteEvent {
+  readonly type: 'route';
+  readonly chosen: ModelRef;
+  readonly fallbacks: readonly ModelRef[];
+  readonly estimatedCost: number;
+  readonly reason: string;
+}
+
+/**
+ * The one event model every provider and every pipeline emits.
+ *
+ * A successful stream reads `start (text | reasoning | tool-call-delta | tool-call | usage)* finish`;
+ * policies may add `route`, `fallback` and `reset` events. A failed stream ends with an `LLMError`.
+ */
+export type TokenEvent =
+  | StartEvent
+  | TextEvent
+  | ReasoningEvent
+  | ToolCallDeltaEvent
+  | ToolCallEvent
+  | UsageEvent
+  | FinishEvent
+  | FallbackEvent
+  | ResetEvent
+  | RouteEvent;
+
+/** The `type` tag of every event. */
+export type TokenEventType = TokenEvent['type'];
+
+/** True for events that carry part of the answer: once one reached a subscriber, a retry would duplicate it. */
+export function isContentEvent(event: TokenEvent): boolean {
+  switch (event.type) {
+    case 'text':
+    case 'reasoning':
+    case 'tool-call-delta':
+    case 'tool-call':
+      return true;
+    case 'start':
+    case 'usage':
+    case 'finish':
+    case 'fallback':
+    case 'reset':
+    case 'route':
+      return false;
+    default:
+      return assertNever(event);
+  }
+}
+
+/** Exhaustiveness guard for switches over discriminated unions. */
+export function assertNever(value: never): never {
+  throw new Error(`Unexpected value: ${JSON.stringify(value)}`);
+}
+
+/** Zero usage, the starting point for accumulating. */
+export const ZERO_USAGE: Usage = Object.freeze({ inputTokens: 0, outputTokens: 0 });
+
+/** Zero cost: a cached replay or a local model. */
+export const ZERO_COST: Cost = Object.freeze({ input: 0, output: 0, total: 0 });

@@ -1,0 +1,83 @@
+import type { Observable } from 'rxjs';
+import type { TokenEvent } from './events.js';
+import type { ChatRequest } from './request.js';
+
+/**
+ * The one shape of rxllm: a provider and a composed pipeline are both a `LanguageModel`, so pipelines nest.
+ *
+ * `stream()` returns a cold Observable: nothing is sent until subscribe, and unsubscribing aborts the call.
+ *
+ * @example
+ * const gpt = openai({ apiKey, model: 'gpt-4o-mini' });
+ * gpt.stream({ messages: [{ role: 'user', content: 'Hi' }] }).subscribe((event) => console.log(event));
+ */
+export interface LanguageModel {
+  /** Provider name (`openai`, `anthropic`, …), or a policy's label for a pipeline. */
+  readonly provider: string;
+  /** Model id as the vendor knows it, or a pipeline's label. */
+  readonly model: string;
+  /** A cold stream of events answering `request`. */
+  stream(request: ChatRequest): Observable<TokenEvent>;
+  /**
+   * The models this one would try for `request`, best first. A provider lists itself; `route()` lists
+   * its ranked pool, which `withFallback()` then walks.
+   */
+  candidates(request: ChatRequest): readonly LanguageModel[];
+  /** Applies policies left to right: `model.pipe(retry(), withTimeout())` is `withTimeout()(retry()(model))`. */
+  pipe(): this;
+  pipe<A>(op1: (m: this) => A): A;
+  pipe<A, B>(op1: (m: this) => A, op2: (m: A) => B): B;
+  pipe<A, B, C>(op1: (m: this) => A, op2: (m: A) => B, op3: (m: B) => C): C;
+  pipe<A, B, C, D>(op1: (m: this) => A, op2: (m: A) => B, op3: (m: B) => C, op4: (m: C) => D): D;
+  pipe<A, B, C, D, E>(
+    op1: (m: this) => A,
+    op2: (m: A) => B,
+    op3: (m: B) => C,
+    op4: (m: C) => D,
+    op5: (m: D) => E,
+  ): E;
+  pipe(...ops: ReadonlyArray<(m: LanguageModel) => LanguageModel>): LanguageModel;
+}
+
+/** A set of models a policy chooses among (routing, fallback, fusion). */
+export type ModelPool = readonly LanguageModel[];
+
+/** A policy: a function from a model to a model. Compose with RxJS `pipe()` or `model.pipe()`. */
+export type ModelPolicy = (model: LanguageModel) => LanguageModel;
+
+/** What {@link defineModel} needs: a name and a stream function. */
+export interface ModelDefinition {
+  readonly provider: string;
+  readonly model: string;
+  stream(request: ChatRequest): Observable<TokenEvent>;
+  candidates?(request: ChatRequest): readonly LanguageModel[];
+}
+
+/**
+ * Makes a {@link LanguageModel} from a stream function: the way providers, policies and user code
+ * create models.
+ *
+ * @example
+ * const echo = defineModel({
+ *   provider: 'echo',
+ *   model: 'v1',
+ *   stream: (request) => of<TokenEvent>({ type: 'start', provider: 'echo', model: 'v1' }),
+ * });
+ */
+export function defineModel(definition: ModelDefinition): LanguageModel {
+  const model: LanguageModel = {
+    provider: definition.provider,
+    model: definition.model,
+    stream: (request) => definition.stream(request),
+    candidates: (request) => definition.candidates?.(request) ?? [model],
+    pipe: pipeModel,
+  };
+  return model;
+}
+
+function pipeModel(
+  this: LanguageModel,
+  ...ops: ReadonlyArray<(m: LanguageModel) => LanguageModel>
+): LanguageModel {
+  return ops.reduce((current, op) => op(current), this);
+}

@@ -1,0 +1,94 @@
+/**
+ * rxllm: reactive LLM streams for TypeScript. Every provider is a cold RxJS Observable of one event
+ * model; every policy (routing, retry, fallback, budget, cache, …) is a function from model to model.
+ *
+ * @packageDocumentation
+ */
+
+// Event model
+export type {
+  Cost,
+  FallbackEvent,
+  FinishEvent,
+  FinishReason,
+  ModelRef,
+  ReasoningEvent,
+  ResetEvent,
+  RouteEvent,
+  StartEvent,
+  TextEvent,
+  TokenEvent,
+  TokenEventType,
+  ToolCallDeltaEvent,
+  ToolCallEvent,
+  Usage,
+  UsageEvent,
+} from './core/events.js';
+export { assertNever, isContentEvent, ZERO_COST, ZERO_USAGE } from './core/events.js';
+
+// Requests
+export type {
+  AssistantMessage,
+  AssistantToolCall,
+  Capability,
+  ChatRequest,
+  ContentPart,
+  ImagePart,
+  JsonSchema,
+  Message,
+  RoutingHints,
+  SystemMessage,
+  TextPart,
+  ToolChoice,
+  ToolDefinition,
+  ToolMessage,
+  UserMessage,
+} from './core/request.js';
+export { contentText } from './core/request.js';
+
+// Errors
+export type { LLMErrorInit, LLMErrorKind, SerializedLLMError } from './core/errors.js';
+export { isRetryableKind, LLMError, toLLMError } from './core/errors.js';
+export { parseRetryAfter } from './core/classify.js';
+export { redactSecrets, registerSecret } from './core/redact.js';
+
+// Models and composition
+export type { LanguageModel, ModelDefinition, ModelPolicy, ModelPool } from './core/model.js';
+export { defineModel } from './core/model.js';
+
+// Catalog
+export type { Catalog, ModelSpec, Pricing } from './core/catalog.js';
+export {
+  CATALOG_PRICES_AS_OF,
+  costOf,
+  createCatalog,
+  DEFAULT_MODELS,
+  defaultCatalog,
+} from './core/catalog.js';
+
+// Providers
+
+// Operators
+
+// State
+export type {
+  IncrementOptions,
+  IncrementResult,
+  StateStore,
+  StoreWriteOptions,
+  TokenTake,
+  TokenTakeResult,
+} from './state/store.js';
+export type { MemoryStoreOptions } from './state/memoryStore.js';
+export { memoryStore } from './state/memoryStore.js';
+
+// Helpers
+export type { Completion, Timings } from './helpers/collect.js';
+export { collect } from './helpers/collect.js';
+export { textDeltas } from './helpers/textDeltas.js';
+export {
+  fromAsyncIterable,
+  fromReadableStream,
+  toAsyncIterable,
+  toReadableStream,
+} from './helpers/interop.js';

@@ -1,0 +1,123 @@
+import { Observable } from 'rxjs';
+import type { Pricing } from '../../core/catalog.js';
+import { LLMError, toLLMError } from '../../core/errors.js';
+import type { TokenEvent } from '../../core/events.js';
+import { httpStream, type HttpStreamRequest } from '../../transport/http.js';
+
+/** Passes one normalized event on. */
+export type Emit = (event: TokenEvent) => void;
+
+/** What a mapper knows of the call it maps. */
+export interface MapperContext {
+  readonly provider: string;
+  /** The model asked for; the vendor's answer may name a dated snapshot of it. */
+  readonly model: string;
+  readonly pricing: Pricing | undefined;
+}
+
+/**
+ * Maps one vendor's chunks to events, for one stream. Both transports drive the same mapper, which is
+ * what makes them give identical events on identical bytes.
+ */
+export interface StreamMapper<Chunk> {
+  /** Maps one parsed chunk. Throws an `LLMError` for a vendor error chunk. */
+  chunk(chunk: Chunk, emit: Emit): void;
+  /** The body ended: emits the closing `usage` and `finish`, or throws `incomplete` if no terminal was seen. */
+  end(emit: Emit): void;
+  /** True once the vendor's terminal chunk arrived: later frames (such as OpenAI's `[DONE]`) are ignored. */
+  readonly done?: boolean;
+}
+
+/** Decodes one direct-transport frame to a chunk; `undefined` skips it (keep-alives, `[DONE]`). */
+export type FrameDecoder<Chunk> = (data: string, event: string | undefined) => Chunk | undefined;
+
+/** JSON frame decoder: a frame that is not JSON is an `invalid_response` error. */
+export function jsonFrame<Chunk>(provider: string, model: string): FrameDecoder<Chunk> {
+  return (data) => {
+    try {
+      return JSON.parse(data) as Chunk;
+    } catch {
+      throw new LLMError('invalid_response', `${provider}: malformed chunk in the stream`, {
+        provider,
+        model,
+      });
+    }
+  };
+}
+
+/**
+ * A cold stream over the direct transport: `fetch` → frame parser → `decode` → mapper.
+ * Unsubscribing aborts the request, which closes the socket.
+ */
+export function directStream<Chunk>(
+  request: () => HttpStreamRequest,
+  decode: FrameDecoder<Chunk>,
+  mapper: () => StreamMapper<Chunk>,
+): Observable<TokenEvent> {
+  return new Observable<TokenEvent>((subscriber) => {
+    const controller = new AbortController();
+    const emit: Emit = (event) => subscriber.next(event);
+    let http: HttpStreamRequest | undefined;
+    try {
+      http = request();
+      const map = mapper();
+      const onFrame = (data: string, event: string | undefined): void => {
+        if (map.done) return;
+        const chunk = decode(data, event);
+        if (chunk !== undefined) map.chunk(chunk, emit);
+      };
+      httpStream(http, onFrame, controller.signal).then(
+        () => {
+          map.end(emit);
+          subscriber.complete();
+        },
+        (error: unknown) => fail(error),
+      );
+    } catch (error) {
+      fail(error);
+    }
+    function fail(error: unknown): void {
+      if (subscriber.closed) return;
+      try {
+        subscriber.error(toLLMError(error, http?.provider, http?.model));
+      } finally {
+        controller.abort();
+      }
+    }
+    return () => controller.abort();
+  });
+}
+
+/**
+ * A cold stream over a vendor SDK: `open(signal)` starts the SDK's streaming call, whose chunks feed
+ * the same mapper as the direct transport; SDK errors are classified by `mapError`.
+ */
+export function sdkStream<Chunk>(
+  open: (signal: AbortSignal) => Promise<AsyncIterable<Chunk>>,
+  mapper: () => StreamMapper<Chunk>,
+  mapError: (error: unknown) => LLMError,
+): Observable<TokenEvent> {
+  return new Observable<TokenEvent>((subscriber) => {
+    const controller = new AbortController();
+    const emit: Emit = (event) => subscriber.next(event);
+    const run = async (): Promise<void> => {
+      const map = mapper();
+      const iterable = await open(controller.signal);
+      for await (const chunk of iterable) {
+        if (controller.signal.aborted) return;
+        if (map.done) continue;
+        map.chunk(chunk, emit);
+      }
+      map.end(emit);
+    };
+    run().then(
+      () => subscriber.complete(),
+      (error: unknown) => {
+        if (controller.signal.aborted && subscriber.closed) return;
+        subscriber.error(LLMError.isInstance(error) ? error : mapError(error));
+        controller.abort();
+      },
+    );
+    return () => controller.abort();
+  });
+}

@@ -1,0 +1,111 @@
+import type {
+  IncrementOptions,
+  IncrementResult,
+  StateStore,
+  StoreWriteOptions,
+  TokenTake,
+  TokenTakeResult,
+} from './store.js';
+
+/** Options of {@link memoryStore}. */
+export interface MemoryStoreOptions {
+  /** Clock for expiry, in milliseconds. Default `Date.now`; tests pass a virtual clock. */
+  readonly now?: () => number;
+}
+
+interface Entry {
+  value: string | string[];
+  expiresAt: number;
+}
+
+/**
+ * The default {@link StateStore}: a `Map` in this process. Each method runs synchronously inside one
+ * call, which makes it atomic in a single-threaded runtime.
+ *
+ * @example
+ * const store = memoryStore();
+ * await store.increment('budget:day', 0.02, { limit: 5 }); // { ok: true, value: 0.02 }
+ */
+export function memoryStore(options: MemoryStoreOptions = {}): StateStore {
+  const now = options.now ?? Date.now;
+  const entries = new Map<string, Entry>();
+
+  const live = (key: string): Entry | undefined => {
+    const entry = entries.get(key);
+    if (entry && entry.expiresAt <= now()) {
+      entries.delete(key);
+      return undefined;
+    }
+    return entry;
+  };
+  const expiry = (opts: StoreWriteOptions | undefined, previous?: Entry): number =>
+    opts?.ttlMs !== undefined ? now() + opts.ttlMs : (previous?.expiresAt ?? Infinity);
+  const scalar = (key: string): string | undefined => {
+    const value = live(key)?.value;
+    return typeof value === 'string' ? value : undefined;
+  };
+
+  return {
+    async get(key) {
+      return scalar(key);
+    },
+    async set(key, value, opts) {
+      entries.set(key, { value, expiresAt: expiry(opts) });
+    },
+    async delete(key) {
+      entries.delete(key);
+    },
+    async compareAndSet(key, expected, next, opts) {
+      const previous = live(key);
+      if (scalar(key) !== expected) return false;
+      entries.set(key, { value: next, expiresAt: expiry(opts, previous) });
+      return true;
+    },
+    async increment(key, delta, opts?: IncrementOptions): Promise<IncrementResult> {
+      const previous = live(key);
+      const current = Number(scalar(key) ?? 0);
+      const value = current + delta;
+      if (opts?.limit !== undefined && delta > 0 && value > opts.limit) return { ok: false, value: current };
+      entries.set(key, { value: String(value), expiresAt: expiry(opts, previous) });
+      return { ok: true, value };
+    },
+    async takeTokens(key, take: TokenTake): Promise<TokenTakeResult> {
+      const previous = live(key);
+      const state = previous
+        ? (JSON.parse(previous.value as string) as { tokens: number; at: number })
+        : undefined;
+      const elapsed = state ? Math.max(0, take.now - state.at) : 0;
+      const available = state
+        ? Math.min(take.capacity, state.tokens + elapsed * take.refillPerMs)
+        : take.capacity;
+      if (available >= take.tokens) {
+        const remaining = available - take.tokens;
+        entries.set(key, { value: JSON.stringify({ tokens: remaining, at: take.now }), expiresAt: Infinity });
+        return { ok: true, remaining, waitMs: 0 };
+      }
+      const waitMs =
+        take.tokens > take.capacity || take.refillPerMs <= 0
+          ? Infinity
+          : Math.ceil((take.tokens - available) / take.refillPerMs);
+      return { ok: false, remaining: available, waitMs };
+    },
+    async append(key, value, opts) {
+      const previous = live(key);
+      const list = Array.isArray(previous?.value) ? previous.value : [];
+      list.push(value);
+      entries.set(key, { value: list, expiresAt: expiry(opts, previous) });
+    },
+    async list(key) {
+      const value = live(key)?.value;
+      return Array.isArray(value) ? [...value] : [];
+    },
+    async keys(prefix) {
+      const out: string[] = [];
+      for (const key of entries.keys()) if (key.startsWith(prefix) && live(key)) out.push(key);
+      return out;
+    },
+    async close() {
+      entries.clear();
+    },
+  };
+}

@@ -1,0 +1,74 @@
+/**
+ * Where state shared across calls lives: budgets, breakers, rate limits, the cache and the ledger.
+ *
+ * Every method is one atomic step, so two processes sharing a store (Redis) cannot interleave inside it:
+ * a budget reservation is one `increment` with a limit, a breaker transition one `compareAndSet`, a rate
+ * limit one `takeTokens`. Values are strings (JSON where structured) so any backend can hold them.
+ * Times are passed in (`now`) rather than read, so operators stay drivable by a virtual clock.
+ */
+export interface StateStore {
+  /** The value at `key`, or `undefined` when absent or expired. */
+  get(key: string): Promise<string | undefined>;
+  /** Sets `key`; with `ttlMs`, it expires after that long. */
+  set(key: string, value: string, options?: StoreWriteOptions): Promise<void>;
+  delete(key: string): Promise<void>;
+  /**
+   * Sets `key` to `next` only if it currently holds `expected` (`undefined`: absent). True if it did.
+   * The building block for state machines shared across processes (the circuit breaker).
+   */
+  compareAndSet(
+    key: string,
+    expected: string | undefined,
+    next: string,
+    options?: StoreWriteOptions,
+  ): Promise<boolean>;
+  /**
+   * Adds `delta` to the number at `key` (absent counts as 0). With `limit`, the addition happens only if
+   * the result stays at or below it; `ok` says whether it did and `value` is the number afterwards.
+   * A reservation against a budget is one such call, so concurrent callers cannot overspend.
+   */
+  increment(key: string, delta: number, options?: IncrementOptions): Promise<IncrementResult>;
+  /**
+   * Takes `tokens` from the token bucket at `key` (capacity `capacity`, refilled continuously at
+   * `refillPerMs`). If too few are left nothing is taken and `waitMs` says when enough will be.
+   */
+  takeTokens(key: string, take: TokenTake): Promise<TokenTakeResult>;
+  /** Appends `value` to the list at `key`. */
+  append(key: string, value: string, options?: StoreWriteOptions): Promise<void>;
+  /** Every value of the list at `key`, oldest first. */
+  list(key: string): Promise<readonly string[]>;
+  /** Every live key that starts with `prefix`. */
+  keys(prefix: string): Promise<readonly string[]>;
+  /** Releases connections and timers. */
+  close(): Promise<void>;
+}
+
+export interface StoreWriteOptions {
+  /** Time to live in milliseconds; the key is gone after it. */
+  readonly ttlMs?: number;
+}
+
+export interface IncrementOptions extends StoreWriteOptions {
+  readonly limit?: number;
+}
+
+export interface IncrementResult {
+  readonly ok: boolean;
+  readonly value: number;
+}
+
+export interface TokenTake {
+  readonly tokens: number;
+  readonly capacity: number;
+  readonly refillPerMs: number;
+  /** The caller's clock, in milliseconds. */
+  readonly now: number;
+}
+
+export interface TokenTakeResult {
+  readonly ok: boolean;
+  /** Tokens left after the take (or now, if nothing was taken). */
+  readonly remaining: number;
+  /** How long until `tokens` will be available; 0 when `ok`. */
+  readonly waitMs: number;
+}

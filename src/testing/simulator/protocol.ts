@@ -1,0 +1,34 @@
+import type { ResolvedScenario, SimErrorKind } from './scenario.js';
+
+/** A rendered response body, as the frames a vendor would write (each a complete SSE event or NDJSON line). */
+export interface RenderedStream {
+  /** Frames before any content (Anthropic's `message_start`, OpenAI's role chunk). */
+  readonly head: readonly string[];
+  /** One frame per content chunk (a text delta or a piece of tool arguments); faults count these. */
+  readonly content: readonly string[];
+  /** Closing frames: finish, usage and the terminal marker. A `truncate` fault drops them. */
+  readonly tail: readonly string[];
+}
+
+/**
+ * One vendor's wire protocol, as the simulator speaks it: which requests it serves, how it renders a
+ * scenario, and how it writes errors (HTTP error bodies and in-stream error frames).
+ */
+export interface WireProtocol {
+  readonly name: 'openai' | 'anthropic' | 'gemini' | 'ollama';
+  /** `text/event-stream` or `application/x-ndjson`. */
+  readonly contentType: string;
+  matches(method: string, pathname: string): boolean;
+  /** The model the request asks for, from its body or path. */
+  requestModel(pathname: string, body: unknown): string;
+  render(scenario: ResolvedScenario, responseId: string): RenderedStream;
+  /** The body (and extra headers) the vendor sends with an HTTP error status. */
+  errorResponse(
+    status: number,
+    message: string,
+  ): { readonly body: string; readonly headers?: Record<string, string> };
+  /** An in-stream error frame, sent after HTTP 200. */
+  errorFrame(kind: SimErrorKind, message: string): string;
+  /** A frame whose payload is not valid JSON. */
+  malformedFrame(): string;
+}

@@ -1,0 +1,143 @@
+/**
+ * What the simulator does for one request: the answer (text, tool calls, usage), its pacing, and an
+ * optional fault. Every field has a default, so `{}` answers "Hello from the simulator."
+ */
+export interface Scenario {
+  /** The answer: a string (split into word tokens) or the exact text chunks to send. */
+  readonly text?: string | readonly string[];
+  /** Tool calls to stream after the text, each in `chunks` argument pieces (default 3). */
+  readonly toolCalls?: readonly SimToolCall[];
+  /** Normalized finish; the protocol sends its vendor's raw value. Default `stop` (`tool-calls` with tools). */
+  readonly finish?: SimFinish;
+  /** Reported token counts. Default: input estimated from the request, output = number of chunks. */
+  readonly usage?: {
+    readonly inputTokens: number;
+    readonly outputTokens: number;
+    readonly cachedInputTokens?: number;
+  };
+  /** Model name the response reports. Default: the model the request asked for. */
+  readonly model?: string;
+  /** Delay before the first content chunk (headers and opening frames go at once). */
+  readonly firstTokenDelayMs?: number;
+  /** Delay between content chunks. */
+  readonly tokenDelayMs?: number;
+  readonly fault?: Fault;
+  /** Extra response headers. */
+  readonly headers?: { readonly [name: string]: string };
+}
+
+export interface SimToolCall {
+  readonly id?: string;
+  readonly name: string;
+  readonly args: unknown;
+  readonly chunks?: number;
+}
+
+/** Finish reasons the simulator can send, normalized. */
+export type SimFinish = 'stop' | 'length' | 'tool-calls' | 'content-filter';
+
+/**
+ * Faults the simulator injects, as vendors show them.
+ *
+ * - `status`: an HTTP error with the vendor's error body (429 with `retry-after`, 500, 503, 529, 400, …).
+ * - `reset-before-headers`: the socket is destroyed before any response byte.
+ * - `reset-after`: the socket is destroyed after `tokens` content chunks.
+ * - `error-event`: HTTP 200, then the vendor's in-stream error after `tokens` chunks (0: before content,
+ *   as Anthropic does with `overloaded_error`).
+ * - `stall`: after `tokens` chunks nothing more is sent; the socket stays open until the client leaves.
+ * - `malformed`: after `tokens` chunks a frame that is not valid JSON.
+ * - `truncate`: after `tokens` chunks the body ends cleanly but without the vendor's terminal frames.
+ */
+export type Fault =
+  | {
+      readonly type: 'status';
+      readonly status: number;
+      readonly message?: string;
+      /** `retry-after` header value: seconds as a number, or any string (an HTTP date). */
+      readonly retryAfter?: number | string;
+      readonly retryAfterMs?: number;
+    }
+  | { readonly type: 'reset-before-headers' }
+  | { readonly type: 'reset-after'; readonly tokens: number }
+  | {
+      readonly type: 'error-event';
+      readonly tokens: number;
+      readonly error?: SimErrorKind;
+      readonly message?: string;
+    }
+  | { readonly type: 'stall'; readonly tokens: number }
+  | { readonly type: 'malformed'; readonly tokens: number }
+  | { readonly type: 'truncate'; readonly tokens: number };
+
+/** Kinds of in-stream errors the simulator can send. */
+export type SimErrorKind = 'overloaded' | 'server' | 'rate_limit' | 'invalid_request';
+
+/** A scenario with every default resolved, ready for a protocol to render. */
+export interface ResolvedScenario {
+  readonly model: string;
+  readonly textChunks: readonly string[];
+  readonly toolCalls: readonly ResolvedToolCall[];
+  readonly finish: SimFinish;
+  readonly usage: {
+    readonly inputTokens: number;
+    readonly outputTokens: number;
+    readonly cachedInputTokens?: number;
+  };
+}
+
+export interface ResolvedToolCall {
+  readonly id: string;
+  readonly name: string;
+  readonly argsJson: string;
+  /** `argsJson` cut into the pieces to stream. */
+  readonly argChunks: readonly string[];
+}
+
+/** The text the simulator answers when a scenario gives none. */
+export const DEFAULT_TEXT = 'Hello from the simulator.';
+
+/** Splits text into word tokens, each with its leading space (" capital"), as vendors stream them. */
+export function splitTokens(text: string): string[] {
+  return text.match(/\s*\S+|\s+$/g) ?? (text.length > 0 ? [text] : []);
+}
+
+function cut(text: string, pieces: number): string[] {
+  const n = Math.max(1, Math.min(pieces, text.length));
+  const size = Math.ceil(text.length / n);
+  const out: string[] = [];
+  for (let i = 0; i < text.length; i += size) out.push(text.slice(i, i + size));
+  return out.length > 0 ? out : [''];
+}
+
+/** Resolves a scenario's defaults against the request (its model and prompt size). */
+export function resolveScenario(
+  scenario: Scenario,
+  requestModel: string,
+  promptChars: number,
+): ResolvedScenario {
+  const textChunks =
+    scenario.text === undefined
+      ? scenario.toolCalls?.length
+        ? []
+        : splitTokens(DEFAULT_TEXT)
+      : typeof scenario.text === 'string'
+        ? splitTokens(scenario.text)
+        : [...scenario.text];
+  const toolCalls = (scenario.toolCalls ?? []).map((call, i): ResolvedToolCall => {
+    const argsJson = JSON.stringify(call.args);
+    return {
+      id: call.id ?? `call_${i}`,
+      name: call.name,
+      argsJson,
+      argChunks: cut(argsJson, call.chunks ?? 3),
+    };
+  });
+  const outputTokens = textChunks.length + toolCalls.reduce((n, c) => n + c.argChunks.length, 0);
+  return {
+    model: scenario.model ?? requestModel,
+    textChunks,
+    toolCalls,
+    finish: scenario.finish ?? (toolCalls.length > 0 ? 'tool-calls' : 'stop'),
+    usage: scenario.usage ?? { inputTokens: Math.max(1, Math.ceil(promptChars / 4)), outputTokens },
+  };
+}

@@ -1,0 +1,13 @@
+import { defineConfig } from 'tsup';
+
+export default defineConfig({
+  entry: { index: 'src/index.ts', testing: 'src/testing.ts' },
+  format: ['esm', 'cjs'],
+  dts: true,
+  sourcemap: true,
+  clean: true,
+  target: 'node20',
+  treeshake: true,
+  // Vendor SDKs are optional peers: adapters load them lazily, never bundle them.
+  external: ['rxjs', 'openai', '@anthropic-ai/sdk', '@google/generative-ai', 'ollama', 'eventsource-parser'],
+});
