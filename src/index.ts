@@ -72,6 +72,7 @@ export {
 
 // State
 export type {
+  MaybePromise,
   IncrementOptions,
   IncrementResult,
   StateStore,
@@ -81,6 +82,7 @@ export type {
 } from './state/store.js';
 export type { MemoryStoreOptions } from './state/memoryStore.js';
 export { memoryStore } from './state/memoryStore.js';
+export { fromMaybePromise } from './state/maybePromise.js';
 
 // Helpers
 export type { Completion, Timings } from './helpers/collect.js';

@@ -19,12 +19,12 @@ interface Entry {
 }
 
 /**
- * The default {@link StateStore}: a `Map` in this process. Each method runs synchronously inside one
- * call, which makes it atomic in a single-threaded runtime.
+ * The default {@link StateStore}: a `Map` in this process. Each method runs and answers synchronously,
+ * which makes it atomic in a single-threaded runtime and keeps operators over it marble-testable.
  *
  * @example
  * const store = memoryStore();
- * await store.increment('budget:day', 0.02, { limit: 5 }); // { ok: true, value: 0.02 }
+ * store.increment('budget:day', 0.02, { limit: 5 }); // { ok: true, value: 0.02 }
  */
 export function memoryStore(options: MemoryStoreOptions = {}): StateStore {
   const now = options.now ?? Date.now;
@@ -46,22 +46,22 @@ export function memoryStore(options: MemoryStoreOptions = {}): StateStore {
   };
 
   return {
-    async get(key) {
+    get(key) {
       return scalar(key);
     },
-    async set(key, value, opts) {
+    set(key, value, opts) {
       entries.set(key, { value, expiresAt: expiry(opts) });
     },
-    async delete(key) {
+    delete(key) {
       entries.delete(key);
     },
-    async compareAndSet(key, expected, next, opts) {
+    compareAndSet(key, expected, next, opts) {
       const previous = live(key);
       if (scalar(key) !== expected) return false;
       entries.set(key, { value: next, expiresAt: expiry(opts, previous) });
       return true;
     },
-    async increment(key, delta, opts?: IncrementOptions): Promise<IncrementResult> {
+    increment(key, delta, opts?: IncrementOptions): IncrementResult {
       const previous = live(key);
       const current = Number(scalar(key) ?? 0);
       const value = current + delta;
@@ -69,7 +69,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): StateStore {
       entries.set(key, { value: String(value), expiresAt: expiry(opts, previous) });
       return { ok: true, value };
     },
-    async takeTokens(key, take: TokenTake): Promise<TokenTakeResult> {
+    takeTokens(key, take: TokenTake): TokenTakeResult {
       const previous = live(key);
       const state = previous
         ? (JSON.parse(previous.value as string) as { tokens: number; at: number })
@@ -89,22 +89,22 @@ export function memoryStore(options: MemoryStoreOptions = {}): StateStore {
           : Math.ceil((take.tokens - available) / take.refillPerMs);
       return { ok: false, remaining: available, waitMs };
     },
-    async append(key, value, opts) {
+    append(key, value, opts) {
       const previous = live(key);
       const list = Array.isArray(previous?.value) ? previous.value : [];
       list.push(value);
       entries.set(key, { value: list, expiresAt: expiry(opts, previous) });
     },
-    async list(key) {
+    list(key) {
       const value = live(key)?.value;
       return Array.isArray(value) ? [...value] : [];
     },
-    async keys(prefix) {
+    keys(prefix) {
       const out: string[] = [];
       for (const key of entries.keys()) if (key.startsWith(prefix) && live(key)) out.push(key);
       return out;
     },
-    async close() {
+    close() {
       entries.clear();
     },
   };

@@ -5,13 +5,17 @@
  * a budget reservation is one `increment` with a limit, a breaker transition one `compareAndSet`, a rate
  * limit one `takeTokens`. Values are strings (JSON where structured) so any backend can hold them.
  * Times are passed in (`now`) rather than read, so operators stay drivable by a virtual clock.
+ *
+ * Results are {@link MaybePromise}s: the in-memory store answers synchronously, so operators over it
+ * stay synchronous and marble-testable; a networked store (Redis) answers with promises. Operators turn
+ * either into an Observable with `fromMaybePromise()` (see `src/state/maybePromise.ts`).
  */
 export interface StateStore {
   /** The value at `key`, or `undefined` when absent or expired. */
-  get(key: string): Promise<string | undefined>;
+  get(key: string): MaybePromise<string | undefined>;
   /** Sets `key`; with `ttlMs`, it expires after that long. */
-  set(key: string, value: string, options?: StoreWriteOptions): Promise<void>;
-  delete(key: string): Promise<void>;
+  set(key: string, value: string, options?: StoreWriteOptions): MaybePromise<void>;
+  delete(key: string): MaybePromise<void>;
   /**
    * Sets `key` to `next` only if it currently holds `expected` (`undefined`: absent). True if it did.
    * The building block for state machines shared across processes (the circuit breaker).
@@ -21,27 +25,30 @@ export interface StateStore {
     expected: string | undefined,
     next: string,
     options?: StoreWriteOptions,
-  ): Promise<boolean>;
+  ): MaybePromise<boolean>;
   /**
    * Adds `delta` to the number at `key` (absent counts as 0). With `limit`, the addition happens only if
    * the result stays at or below it; `ok` says whether it did and `value` is the number afterwards.
    * A reservation against a budget is one such call, so concurrent callers cannot overspend.
    */
-  increment(key: string, delta: number, options?: IncrementOptions): Promise<IncrementResult>;
+  increment(key: string, delta: number, options?: IncrementOptions): MaybePromise<IncrementResult>;
   /**
    * Takes `tokens` from the token bucket at `key` (capacity `capacity`, refilled continuously at
    * `refillPerMs`). If too few are left nothing is taken and `waitMs` says when enough will be.
    */
-  takeTokens(key: string, take: TokenTake): Promise<TokenTakeResult>;
+  takeTokens(key: string, take: TokenTake): MaybePromise<TokenTakeResult>;
   /** Appends `value` to the list at `key`. */
-  append(key: string, value: string, options?: StoreWriteOptions): Promise<void>;
+  append(key: string, value: string, options?: StoreWriteOptions): MaybePromise<void>;
   /** Every value of the list at `key`, oldest first. */
-  list(key: string): Promise<readonly string[]>;
+  list(key: string): MaybePromise<readonly string[]>;
   /** Every live key that starts with `prefix`. */
-  keys(prefix: string): Promise<readonly string[]>;
+  keys(prefix: string): MaybePromise<readonly string[]>;
   /** Releases connections and timers. */
-  close(): Promise<void>;
+  close(): MaybePromise<void>;
 }
+
+/** A value now, or later. */
+export type MaybePromise<T> = T | PromiseLike<T>;
 
 export interface StoreWriteOptions {
   /** Time to live in milliseconds; the key is gone after it. */
