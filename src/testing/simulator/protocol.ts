@@ -1,4 +1,4 @@
-import type { ResolvedScenario, SimErrorKind } from './scenario.js';
+import type { Fault, ResolvedScenario, SimErrorKind } from './scenario.js';
 
 /** A rendered response body, as the frames a vendor would write (each a complete SSE event or NDJSON line). */
 export interface RenderedStream {
@@ -22,10 +22,14 @@ export interface WireProtocol {
   /** The model the request asks for, from its body or path. */
   requestModel(pathname: string, body: unknown): string;
   render(scenario: ResolvedScenario, responseId: string): RenderedStream;
-  /** The body (and extra headers) the vendor sends with an HTTP error status. */
+  /**
+   * The body (and extra headers) the vendor sends with an HTTP error status. `fault` is the scenario's
+   * status fault, for vendors that put the retry delay in the body too (Google's `RetryInfo`).
+   */
   errorResponse(
     status: number,
     message: string,
+    fault?: Extract<Fault, { readonly type: 'status' }>,
   ): { readonly body: string; readonly headers?: Record<string, string> };
   /** An in-stream error frame, sent after HTTP 200. */
   errorFrame(kind: SimErrorKind, message: string): string;

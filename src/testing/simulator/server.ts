@@ -124,7 +124,11 @@ export async function createSimulator(options: SimulatorOptions): Promise<Simula
       return;
     }
     if (fault?.type === 'status') {
-      const error = protocol.errorResponse(fault.status, fault.message ?? defaultMessage(fault.status));
+      const error = protocol.errorResponse(
+        fault.status,
+        fault.message ?? defaultMessage(fault.status),
+        fault,
+      );
       const headers: Record<string, string> = { 'content-type': 'application/json', ...error.headers };
       if (fault.retryAfter !== undefined) headers['retry-after'] = String(fault.retryAfter);
       if (fault.retryAfterMs !== undefined) headers['retry-after-ms'] = String(fault.retryAfterMs);
