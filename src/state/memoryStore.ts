@@ -78,8 +78,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): StateStore {
       const available = state
         ? Math.min(take.capacity, state.tokens + elapsed * take.refillPerMs)
         : take.capacity;
-      if (available >= take.tokens) {
-        const remaining = available - take.tokens;
+      if (available >= take.tokens || take.tokens <= 0 || take.allowDebt === true) {
+        // A negative take is a refund: it never fills the bucket past its capacity.
+        const remaining = Math.min(take.capacity, available - take.tokens);
         entries.set(key, { value: JSON.stringify({ tokens: remaining, at: take.now }), expiresAt: Infinity });
         return { ok: true, remaining, waitMs: 0 };
       }

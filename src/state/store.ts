@@ -35,6 +35,8 @@ export interface StateStore {
   /**
    * Takes `tokens` from the token bucket at `key` (capacity `capacity`, refilled continuously at
    * `refillPerMs`). If too few are left nothing is taken and `waitMs` says when enough will be.
+   * A negative `tokens` gives tokens back (never above `capacity`) and always succeeds; with `allowDebt`
+   * the take always succeeds and may leave the bucket below zero (see {@link TokenTake}).
    */
   takeTokens(key: string, take: TokenTake): MaybePromise<TokenTakeResult>;
   /** Appends `value` to the list at `key`. */
@@ -70,6 +72,12 @@ export interface TokenTake {
   readonly refillPerMs: number;
   /** The caller's clock, in milliseconds. */
   readonly now: number;
+  /**
+   * Take even if too few are left, leaving the bucket in debt (below zero) until refills cover it: how a
+   * rate limiter settles a call that used more tokens than it reserved. Default `false`. A store that
+   * predates this field refuses such a take as usual, so callers treat it as best effort.
+   */
+  readonly allowDebt?: boolean;
 }
 
 export interface TokenTakeResult {
