@@ -21,7 +21,11 @@ export interface WireProtocol {
   matches(method: string, pathname: string): boolean;
   /** The model the request asks for, from its body or path. */
   requestModel(pathname: string, body: unknown): string;
-  render(scenario: ResolvedScenario, responseId: string): RenderedStream;
+  /**
+   * Renders the answer. `requestBody` is the parsed request, for protocols whose frames depend on what was
+   * asked (OpenAI sends its usage chunk only when `stream_options.include_usage` is set).
+   */
+  render(scenario: ResolvedScenario, responseId: string, requestBody?: unknown): RenderedStream;
   /**
    * The body (and extra headers) the vendor sends with an HTTP error status. `fault` is the scenario's
    * status fault, for vendors that put the retry delay in the body too (Google's `RetryInfo`).

@@ -136,7 +136,7 @@ export async function createSimulator(options: SimulatorOptions): Promise<Simula
       return;
     }
     const resolved = resolveScenario(scenario, record.model, promptChars);
-    const rendered: RenderedStream = protocol.render(resolved, `sim-${++counter}`);
+    const rendered: RenderedStream = protocol.render(resolved, `sim-${++counter}`, record.body);
     res.writeHead(200, {
       'content-type': protocol.contentType,
       'cache-control': 'no-cache',
