@@ -1,0 +1,119 @@
+import type OpenAI from 'openai';
+import { defer, type Observable } from 'rxjs';
+import type { TokenEvent } from '../../core/events.js';
+import { defineModel, type LanguageModel } from '../../core/model.js';
+import type { ChatRequest } from '../../core/request.js';
+import { joinUrl, resolvePricing, type ProviderOptions } from '../shared/options.js';
+import { directStream, sdkStream, type MapperContext } from '../shared/run.js';
+import type { OpenAIChunk } from './chunks.js';
+import { mapOpenAIError } from './errors.js';
+import { createOpenAIMapper, openaiFrameDecoder } from './map.js';
+import { toOpenAIRequest, type OpenAIRequestContext } from './request.js';
+
+/** Everything the shared chat completions model needs; `openai()` and `openaiCompatible()` fill it in. */
+export interface ChatCompletionsConfig {
+  readonly options: ProviderOptions;
+  readonly provider: string;
+  /** Endpoint root, without `/chat/completions`. */
+  readonly baseURL: string;
+  /** Returns the key, or throws the `auth` error of a hosted vendor without one. Called on subscribe. */
+  readonly key: (model: string) => string | undefined;
+  readonly organization?: string;
+  readonly includeUsage: boolean;
+  readonly maxTokensField: OpenAIRequestContext['maxTokensField'];
+  readonly client?: OpenAI;
+}
+
+/**
+ * Builds a chat completions model over either transport. Internal to the OpenAI providers.
+ *
+ * ## Example
+ * ```ts
+ * const model = chatCompletionsModel({ options, provider: 'openai', baseURL, key, includeUsage: true, maxTokensField: 'max_completion_tokens' });
+ * ```
+ *
+ * @param config - endpoint, credentials and dialect
+ * @returns the model
+ */
+export function chatCompletionsModel(config: ChatCompletionsConfig): LanguageModel {
+  const { options, provider } = config;
+  let client: Promise<OpenAI> | undefined;
+
+  const sdkClient = async (): Promise<OpenAI> => {
+    if (config.client) return config.client;
+    client ??= import('openai').then(
+      ({ default: OpenAIClient }) =>
+        new OpenAIClient({
+          // A local server has no key, but the SDK insists on one: send none (the header is dropped below).
+          apiKey: config.key(options.model) ?? 'none',
+          baseURL: config.baseURL,
+          // Never pick up OPENAI_ORG_ID / OPENAI_PROJECT_ID from the environment for another host.
+          organization: config.organization ?? null,
+          project: null,
+          maxRetries: 0,
+          logLevel: 'off',
+          ...(options.fetch !== undefined && { fetch: options.fetch }),
+          defaultHeaders: {
+            ...(config.key(options.model) === undefined && { authorization: null }),
+            ...options.headers,
+          },
+        }),
+    );
+    return client;
+  };
+
+  const stream = (request: ChatRequest): Observable<TokenEvent> => {
+    const model = request.model ?? options.model;
+    const context: MapperContext = { provider, model, pricing: resolvePricing(options, provider, model) };
+    const body = (): ReturnType<typeof toOpenAIRequest> =>
+      toOpenAIRequest(request, {
+        model,
+        includeUsage: config.includeUsage,
+        maxTokensField: config.maxTokensField,
+        optionsKey: provider,
+      });
+    const mapper = () => createOpenAIMapper(context, { includeUsage: config.includeUsage });
+
+    if (config.client !== undefined || options.transport === 'sdk') {
+      return sdkStream<OpenAIChunk>(
+        async (signal) => {
+          config.key(model); // throws `auth` before anything is sent when a hosted vendor has no key
+          const sdk = await sdkClient();
+          const params = body() as unknown as OpenAI.ChatCompletionCreateParamsStreaming;
+          const response = await sdk.chat.completions.create(params, { signal, maxRetries: 0 });
+          return response as AsyncIterable<unknown> as AsyncIterable<OpenAIChunk>;
+        },
+        mapper,
+        (error) => mapOpenAIError(error, context),
+      );
+    }
+
+    // One mapper per subscription: the decoder tells it of `[DONE]`, which the SDK would hide.
+    return defer(() => {
+      const map = mapper();
+      return directStream(
+        () => {
+          const key = config.key(model);
+          return {
+            url: joinUrl(config.baseURL, '/chat/completions'),
+            headers: {
+              accept: 'text/event-stream',
+              ...(key !== undefined && { authorization: `Bearer ${key}` }),
+              ...(config.organization !== undefined && { 'openai-organization': config.organization }),
+              ...options.headers,
+            },
+            body: body(),
+            framing: 'sse',
+            ...(options.fetch !== undefined && { fetch: options.fetch }),
+            provider,
+            model,
+          };
+        },
+        openaiFrameDecoder(map, context),
+        () => map,
+      );
+    });
+  };
+
+  return defineModel({ provider, model: options.model, stream });
+}

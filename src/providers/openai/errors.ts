@@ -1,0 +1,57 @@
+import { classifyFault, parseRetryAfter, readErrorBody, type HeaderSource } from '../../core/classify.js';
+import { LLMError, toLLMError } from '../../core/errors.js';
+import type { MapperContext } from '../shared/run.js';
+import { malformedChunk, streamFault } from './map.js';
+
+/** The fields of the SDK's `APIError` we read (duck-typed: the SDK is loaded lazily). */
+interface SdkApiError {
+  readonly name: string;
+  readonly status?: number;
+  readonly headers?: HeaderSource;
+  readonly error?: unknown;
+}
+
+function isSdkApiError(error: unknown): error is Error & SdkApiError {
+  return error instanceof Error && 'status' in error && 'error' in error && 'headers' in error;
+}
+
+/**
+ * Maps an error thrown by the `openai` SDK to the `LLMError` the direct transport gives on the same bytes:
+ * an HTTP status error is classified from its status, body and `retry-after` headers; an `APIError`
+ * without a status (an `{"error": …}` chunk in the stream) by {@link streamFault}; a frame that is not JSON
+ * (the SDK's `SyntaxError`) is `invalid_response`; connection failures are `network` (`timeout` for the
+ * SDK's own timeout); aborts are `aborted`. The SDK error itself is never kept (only a redacted copy).
+ *
+ * ## Example
+ * ```ts
+ * sdkStream(open, mapper, (error) => mapOpenAIError(error, { provider: 'openai', model: 'gpt-4o-mini' }));
+ * ```
+ *
+ * @param error - what the SDK threw
+ * @param context - provider and model, for the error
+ * @returns the classified error
+ */
+export function mapOpenAIError(error: unknown, context: Pick<MapperContext, 'provider' | 'model'>): LLMError {
+  const { provider, model } = context;
+  if (LLMError.isInstance(error)) return error.withSource(provider, model);
+  if (error instanceof SyntaxError) return malformedChunk(context);
+  if (error instanceof Error && error.name === 'APIConnectionTimeoutError') {
+    return new LLMError('timeout', `${provider}: the request timed out`, { provider, model, cause: error });
+  }
+  if (isSdkApiError(error) && error.name !== 'APIConnectionError' && error.name !== 'APIUserAbortError') {
+    if (typeof error.status === 'number') {
+      const { code, message } = readErrorBody({ error: error.error });
+      const retryAfterMs = parseRetryAfter(error.headers);
+      return classifyFault({
+        status: error.status,
+        ...(code !== undefined && { code }),
+        message: message ?? `HTTP ${error.status}`,
+        provider,
+        model,
+        ...(retryAfterMs !== undefined && { retryAfterMs }),
+      });
+    }
+    return streamFault(error.error ?? { message: error.message }, context);
+  }
+  return toLLMError(error, provider, model);
+}
