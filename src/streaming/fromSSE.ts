@@ -1,0 +1,134 @@
+import { createParser } from 'eventsource-parser';
+import { Observable } from 'rxjs';
+import { LLMError, toLLMError, type SerializedLLMError } from '../core/errors.js';
+import type { TokenEvent } from '../core/events.js';
+import { decodeEvent, SSE_END, SSE_ERROR } from './sseFormat.js';
+
+/** Options of {@link fromSSE}. */
+export interface FromSSEOptions {
+  /** `fetch` to use (a browser's, a test's). Default: the global one. */
+  readonly fetch?: typeof fetch;
+  /** Request method, headers and body when `input` is a URL. Default `GET` (`POST` when a body is given). */
+  readonly method?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** A JSON-serializable request body. */
+  readonly body?: unknown;
+  /**
+   * Reconnections allowed after the connection drops mid-stream; each sends `Last-Event-ID` so a
+   * server that supports it resumes after the last event received. Default 0 (a drop is `incomplete`).
+   */
+  readonly maxReconnects?: number;
+}
+
+/**
+ * Reads a token stream sent by `toSSE`, from a `fetch` `Response` or a URL, in a browser or in Node.
+ * Frames are parsed with `eventsource-parser`; an `error` frame fails the Observable with the same typed
+ * `LLMError` the server saw; a body that ends without the `end` frame fails with `incomplete` (after any
+ * allowed reconnects). Unsubscribing aborts the request.
+ *
+ * @example
+ * fromSSE('/v1/generate', { body: { messages: [{ role: 'user', content: 'Hi' }] } })
+ *   .pipe(textDeltas())
+ *   .subscribe((delta) => (output.textContent += delta ?? ''));
+ */
+export function fromSSE(
+  input: string | URL | Response,
+  options: FromSSEOptions = {},
+): Observable<TokenEvent> {
+  return new Observable<TokenEvent>((subscriber) => {
+    const controller = new AbortController();
+    let lastEventId: string | undefined;
+    let ended = false;
+    let failed: LLMError | undefined;
+
+    const open = async (attempt: number): Promise<Response> => {
+      if (input instanceof Response) {
+        if (attempt > 0)
+          throw new LLMError('incomplete', 'The SSE stream ended early and a Response cannot reconnect');
+        return input;
+      }
+      const doFetch = options.fetch ?? fetch;
+      const headers: Record<string, string> = { accept: 'text/event-stream', ...options.headers };
+      if (options.body !== undefined) headers['content-type'] = 'application/json';
+      if (lastEventId !== undefined) headers['last-event-id'] = lastEventId;
+      return doFetch(input, {
+        method: options.method ?? (options.body === undefined ? 'GET' : 'POST'),
+        headers,
+        ...(options.body !== undefined && { body: JSON.stringify(options.body) }),
+        signal: controller.signal,
+      });
+    };
+
+    const parser = createParser({
+      onEvent: (message) => {
+        if (ended || failed) return;
+        if (message.event === SSE_END) {
+          ended = true;
+          return;
+        }
+        if (message.event === SSE_ERROR) {
+          failed = LLMError.fromJSON(JSON.parse(message.data) as SerializedLLMError);
+          return;
+        }
+        if (message.id !== undefined) lastEventId = message.id;
+        subscriber.next(decodeEvent(message.data));
+      },
+    });
+
+    const read = async (response: Response): Promise<void> => {
+      if (!response.ok) {
+        const text = await response.text().catch(() => '');
+        throw new LLMError(
+          response.status === 404 ? 'not_found' : 'unavailable',
+          `SSE endpoint answered HTTP ${response.status}: ${text.slice(0, 200)}`,
+          {
+            status: response.status,
+          },
+        );
+      }
+      if (!response.body) throw new LLMError('invalid_response', 'The SSE response has no body');
+      const reader = response.body.getReader();
+      const decoder = new TextDecoder();
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          parser.feed(decoder.decode(value, { stream: true }));
+          if (ended || failed) break;
+        }
+        parser.feed(decoder.decode());
+      } finally {
+        reader.cancel().catch(() => undefined);
+      }
+    };
+
+    const run = async (): Promise<void> => {
+      const maxReconnects = options.maxReconnects ?? 0;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await read(await open(attempt));
+        } catch (error) {
+          // A dropped connection may be resumed; any other failure ends the stream.
+          const e = toLLMError(error);
+          if (e.kind !== 'network' || attempt >= maxReconnects || controller.signal.aborted) throw e;
+          parser.reset();
+          continue;
+        }
+        if (failed) throw failed;
+        if (ended) return;
+        if (attempt >= maxReconnects) {
+          throw new LLMError('incomplete', 'The SSE stream ended without its end event');
+        }
+        parser.reset();
+      }
+    };
+
+    run().then(
+      () => subscriber.complete(),
+      (error: unknown) => {
+        if (!controller.signal.aborted) subscriber.error(toLLMError(error));
+      },
+    );
+    return () => controller.abort();
+  });
+}
