@@ -1,0 +1,294 @@
+import { costOf } from '../../core/catalog.js';
+import { classifyFault, readErrorBody } from '../../core/classify.js';
+import { LLMError } from '../../core/errors.js';
+import type { FinishReason, Usage } from '../../core/events.js';
+import type { Emit, FrameDecoder, MapperContext, StreamMapper } from '../shared/run.js';
+import type { AnthropicChunk, AnthropicUsage } from './chunks.js';
+
+/**
+ * Anthropic's `stop_reason` as a normalized finish reason, the raw value kept beside it.
+ *
+ * `end_turn` and `stop_sequence` → `stop`; `max_tokens` and `model_context_window_exceeded` → `length`;
+ * `tool_use` → `tool-calls`; `refusal` → `content-filter`; `pause_turn` (a server tool paused a long
+ * turn) and anything unknown → `other`.
+ *
+ * ## Example
+ * ```ts
+ * mapStopReason('max_tokens'); // { reason: 'length', raw: 'max_tokens' }
+ * ```
+ *
+ * @param raw - the vendor's value (`null` when the stream never said).
+ * @returns the normalized reason and the raw value.
+ */
+export function mapStopReason(raw: string | null | undefined): { reason: FinishReason; raw?: string } {
+  const reason = ((): FinishReason => {
+    switch (raw) {
+      case 'end_turn':
+      case 'stop_sequence':
+        return 'stop';
+      case 'max_tokens':
+      case 'model_context_window_exceeded':
+        return 'length';
+      case 'tool_use':
+        return 'tool-calls';
+      case 'refusal':
+        return 'content-filter';
+      default:
+        return 'other';
+    }
+  })();
+  return raw === null || raw === undefined ? { reason } : { reason, raw };
+}
+
+/**
+ * Anthropic's token counts as normalized {@link Usage}.
+ *
+ * Anthropic's `input_tokens` leaves out cached prompt tokens, so `inputTokens` adds
+ * `cache_read_input_tokens` and `cache_creation_input_tokens` back; `cachedInputTokens` is the cache
+ * reads (billed at the cached price). Cache writes are billed by Anthropic at a premium that
+ * {@link costOf} does not model: they are costed at the input price. Thinking tokens, when reported,
+ * become `reasoningTokens` (they are already part of `output_tokens`).
+ *
+ * ## Example
+ * ```ts
+ * mapUsage({ input_tokens: 5, cache_read_input_tokens: 100, output_tokens: 7 });
+ * // { inputTokens: 105, outputTokens: 7, cachedInputTokens: 100 }
+ * ```
+ *
+ * @param usage - the vendor's counts (`null` fields count as zero).
+ * @returns normalized usage.
+ */
+export function mapUsage(usage: AnthropicUsage): Usage {
+  const cacheRead = usage.cache_read_input_tokens ?? 0;
+  const thinking = usage.output_tokens_details?.thinking_tokens;
+  return {
+    inputTokens: (usage.input_tokens ?? 0) + cacheRead + (usage.cache_creation_input_tokens ?? 0),
+    outputTokens: usage.output_tokens ?? 0,
+    ...(cacheRead > 0 && { cachedInputTokens: cacheRead }),
+    ...(typeof thinking === 'number' && thinking > 0 && { reasoningTokens: thinking }),
+  };
+}
+
+/** `next`'s reported fields laid over `base` (Anthropic's `message_delta` counts are cumulative). */
+function mergeUsage(base: AnthropicUsage, next: AnthropicUsage | undefined): AnthropicUsage {
+  if (!next) return base;
+  const merged: { -readonly [K in keyof AnthropicUsage]: AnthropicUsage[K] } = { ...base };
+  for (const key of Object.keys(next) as (keyof AnthropicUsage)[]) {
+    const value = next[key];
+    if (value !== null && value !== undefined) Object.assign(merged, { [key]: value });
+  }
+  return merged;
+}
+
+/**
+ * An in-stream error body (`event: error`, or a chunk `{ type: 'error' }`) as an `LLMError`, classified
+ * by `error.type` exactly as the same body with its HTTP status would be: `overloaded_error` →
+ * `overloaded` (retryable) whether it came as HTTP 529 or as HTTP 200 followed by this event.
+ *
+ * @param body - the parsed error body, or its text when it was not JSON.
+ * @param provider - provider name for the error.
+ * @param model - model name for the error.
+ * @returns the classified error.
+ */
+export function streamError(body: unknown, provider: string, model: string): LLMError {
+  const { code, message } = readErrorBody(body);
+  return classifyFault({
+    ...(code !== undefined && { code }),
+    message: message ?? (typeof body === 'string' && body.length > 0 ? body.slice(0, 200) : 'stream error'),
+    provider,
+    model,
+  });
+}
+
+/**
+ * The direct transport's frame decoder: SSE `event:` names pick what a frame is, as in the SDK. `ping`
+ * and frames without an event name or data are skipped, `event: error` throws the classified error,
+ * anything else must be JSON (else `invalid_response`).
+ *
+ * ## Example
+ * ```ts
+ * const decode = anthropicFrameDecoder('anthropic', 'claude-haiku-4-5');
+ * decode('{"type":"message_stop"}', 'message_stop'); // { type: 'message_stop' }
+ * ```
+ *
+ * @param provider - provider name for errors.
+ * @param model - model name for errors.
+ * @returns the decoder.
+ */
+export function anthropicFrameDecoder(provider: string, model: string): FrameDecoder<AnthropicChunk> {
+  return (data, event) => {
+    if (event === undefined || event === 'ping') return undefined;
+    if (event === 'error') throw streamError(parseOr(data, data), provider, model);
+    if (data.length === 0) return undefined;
+    const chunk = parseOr(data, malformed);
+    if (chunk === malformed) throw malformedChunk(provider, model);
+    return chunk as AnthropicChunk;
+  };
+}
+
+const malformed = Symbol('malformed');
+
+function parseOr<T>(text: string, fallback: T): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return fallback;
+  }
+}
+
+/** The error for a frame that is not JSON, the same on both transports. */
+export function malformedChunk(provider: string, model: string, cause?: unknown): LLMError {
+  return new LLMError('invalid_response', `${provider}: malformed chunk in the stream`, {
+    provider,
+    model,
+    ...(cause !== undefined && { cause }),
+  });
+}
+
+type Block =
+  | { readonly kind: 'text' | 'thinking' | 'other' }
+  | {
+      readonly kind: 'tool';
+      readonly id: string;
+      readonly name: string;
+      readonly call: number;
+      args: string;
+    };
+
+/**
+ * The per-stream mapper from Anthropic stream events to rxllm events, shared by both transports.
+ *
+ * `message_start` → `start` (with the message id and the model that answers); text deltas → `text`;
+ * thinking deltas → `reasoning`; a `tool_use` block → a `tool-call-delta` announcing it (id, name, empty
+ * arguments), one per `input_json_delta` piece, and one `tool-call` at its `content_block_stop` (no
+ * arguments at all means `{}`); `message_delta` → stop reason and cumulative usage; `message_stop` is
+ * the terminal. At the end, `usage` then `finish` (with cost), or `incomplete` when `message_stop` never
+ * came. `ping` and `signature_delta` are skipped; an error chunk throws.
+ *
+ * ## Example
+ * ```ts
+ * const mapper = createAnthropicMapper({ provider: 'anthropic', model: 'claude-haiku-4-5', pricing: undefined });
+ * const events: TokenEvent[] = [];
+ * for (const chunk of chunks) mapper.chunk(chunk, (e) => events.push(e));
+ * mapper.end((e) => events.push(e));
+ * ```
+ *
+ * @param context - provider, model and pricing of the call.
+ * @returns a fresh mapper for one stream.
+ */
+export function createAnthropicMapper(context: MapperContext): StreamMapper<AnthropicChunk> {
+  const { provider, model, pricing } = context;
+  const blocks = new Map<number, Block>();
+  let started = false;
+  let done = false;
+  let calls = 0;
+  let usage: AnthropicUsage = {};
+  let stopReason: string | null | undefined;
+
+  const start = (emit: Emit, id?: string, answeredBy?: string): void => {
+    if (started) return;
+    started = true;
+    emit({ type: 'start', provider, model: answeredBy ?? model, ...(id !== undefined && { id }) });
+  };
+
+  return {
+    get done() {
+      return done;
+    },
+    chunk(chunk, emit) {
+      if (chunk.type === 'error') throw streamError(chunk, provider, model);
+      if (chunk.type === 'ping') return;
+      if (chunk.type === 'message_start') {
+        start(emit, chunk.message.id, chunk.message.model);
+        usage = mergeUsage(usage, chunk.message.usage);
+        return;
+      }
+      start(emit);
+      switch (chunk.type) {
+        case 'content_block_start': {
+          const block = chunk.content_block;
+          switch (block.type) {
+            case 'text':
+              blocks.set(chunk.index, { kind: 'text' });
+              if (block.text) emit({ type: 'text', text: block.text });
+              break;
+            case 'thinking':
+              blocks.set(chunk.index, { kind: 'thinking' });
+              if (block.thinking) emit({ type: 'reasoning', text: block.thinking });
+              break;
+            case 'tool_use': {
+              const call = calls++;
+              blocks.set(chunk.index, { kind: 'tool', id: block.id, name: block.name, call, args: '' });
+              emit({ type: 'tool-call-delta', index: call, id: block.id, name: block.name, argsDelta: '' });
+              break;
+            }
+            default:
+              blocks.set(chunk.index, { kind: 'other' });
+          }
+          break;
+        }
+        case 'content_block_delta': {
+          const delta = chunk.delta;
+          switch (delta.type) {
+            case 'text_delta':
+              if (delta.text) emit({ type: 'text', text: delta.text });
+              break;
+            case 'thinking_delta':
+              if (delta.thinking) emit({ type: 'reasoning', text: delta.thinking });
+              break;
+            case 'input_json_delta': {
+              const block = blocks.get(chunk.index);
+              if (block?.kind !== 'tool' || !delta.partial_json) break;
+              block.args += delta.partial_json;
+              emit({ type: 'tool-call-delta', index: block.call, argsDelta: delta.partial_json });
+              break;
+            }
+            default:
+            // `signature_delta` (opaque thinking signature), `citations_delta` and later additions.
+          }
+          break;
+        }
+        case 'content_block_stop': {
+          const block = blocks.get(chunk.index);
+          blocks.delete(chunk.index);
+          if (block?.kind !== 'tool') break;
+          const rawArgs = block.args.trim() === '' ? '{}' : block.args;
+          let args: unknown;
+          try {
+            args = JSON.parse(rawArgs);
+          } catch (error) {
+            throw new LLMError(
+              'invalid_response',
+              `${provider}: tool call ${block.name} has arguments that are not valid JSON`,
+              { provider, model, cause: error },
+            );
+          }
+          emit({ type: 'tool-call', index: block.call, id: block.id, name: block.name, args, rawArgs });
+          break;
+        }
+        case 'message_delta':
+          if (chunk.delta.stop_reason !== undefined && chunk.delta.stop_reason !== null) {
+            stopReason = chunk.delta.stop_reason;
+          }
+          usage = mergeUsage(usage, chunk.usage);
+          break;
+        case 'message_stop':
+          done = true;
+          break;
+        default:
+        // Event types added by the API later carry nothing rxllm maps.
+      }
+    },
+    end(emit) {
+      if (!done) {
+        throw new LLMError('incomplete', `${provider}: the stream ended before message_stop`, {
+          provider,
+          model,
+        });
+      }
+      const total = mapUsage(usage);
+      emit({ type: 'usage', usage: total });
+      emit({ type: 'finish', ...mapStopReason(stopReason), usage: total, cost: costOf(total, pricing) });
+    },
+  };
+}
