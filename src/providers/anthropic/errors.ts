@@ -1,6 +1,6 @@
 import { classifyFault, parseRetryAfter, readErrorBody, type HeaderSource } from '../../core/classify.js';
 import { LLMError, toLLMError } from '../../core/errors.js';
-import { malformedChunk } from './map.js';
+import { malformedChunk, streamError } from './map.js';
 
 /** The fields of `@anthropic-ai/sdk`'s `APIError` that classification reads (duck-typed: no SDK import). */
 interface SdkApiErrorLike extends Error {
@@ -55,13 +55,15 @@ export function mapAnthropicSdkError(error: unknown, provider: string, model: st
     }
   }
   if (isSdkApiError(error)) {
+    // Without a status the error came in the stream (`event: error`): classify it as the direct
+    // transport does; its headers are the 200 response's, not a retry hint.
+    if (error.status === undefined) return streamError(error.error ?? error.message, provider, model);
     const { code, message } = readErrorBody(error.error);
-    // Without a status the error came in the stream: its headers are the 200 response's, not a hint.
-    const retryAfterMs = error.status === undefined ? undefined : parseRetryAfter(error.headers);
+    const retryAfterMs = parseRetryAfter(error.headers);
     return classifyFault({
-      ...(error.status !== undefined && { status: error.status }),
+      status: error.status,
       ...(code !== undefined && { code }),
-      message: message ?? (error.status !== undefined ? `HTTP ${error.status}` : error.message),
+      message: message ?? `HTTP ${error.status}`,
       provider,
       model,
       ...(retryAfterMs !== undefined && { retryAfterMs }),

@@ -1,5 +1,5 @@
 import { costOf } from '../../core/catalog.js';
-import { classifyFault, readErrorBody } from '../../core/classify.js';
+import { classifyFault, kindForStatus, readErrorBody } from '../../core/classify.js';
 import { LLMError } from '../../core/errors.js';
 import type { FinishReason, Usage } from '../../core/events.js';
 import type { Emit, FrameDecoder, MapperContext, StreamMapper } from '../shared/run.js';
@@ -92,13 +92,32 @@ function mergeUsage(base: AnthropicUsage, next: AnthropicUsage | undefined): Ant
  */
 export function streamError(body: unknown, provider: string, model: string): LLMError {
   const { code, message } = readErrorBody(body);
-  return classifyFault({
+  const error = classifyFault({
     ...(code !== undefined && { code }),
     message: message ?? (typeof body === 'string' && body.length > 0 ? body.slice(0, 200) : 'stream error'),
     provider,
     model,
   });
+  // Types the shared table leaves to the status (other vendors use them loosely): classify them by the
+  // status Anthropic documents for them, without claiming that status happened.
+  const status = code !== undefined ? STATUS_OF_ERROR_TYPE[code] : undefined;
+  if (error.kind !== 'unknown' || status === undefined) return error;
+  return new LLMError(kindForStatus(status), error.message, { provider, model });
 }
+
+/** The HTTP status Anthropic documents for each `error.type`. */
+const STATUS_OF_ERROR_TYPE: { readonly [type: string]: number } = {
+  invalid_request_error: 400,
+  authentication_error: 401,
+  billing_error: 402,
+  permission_error: 403,
+  not_found_error: 404,
+  request_too_large: 413,
+  rate_limit_error: 429,
+  api_error: 500,
+  timeout_error: 504,
+  overloaded_error: 529,
+};
 
 /**
  * The direct transport's frame decoder: SSE `event:` names pick what a frame is, as in the SDK. `ping`
