@@ -66,13 +66,14 @@ export function directStream<Chunk>(
         const chunk = decode(data, event);
         if (chunk !== undefined) map.chunk(chunk, emit);
       };
-      httpStream(http, onFrame, controller.signal).then(
-        () => {
+      httpStream(http, onFrame, controller.signal)
+        .then(() => {
+          // `end()` throws `incomplete` when the terminal chunk never came: that must fail the stream,
+          // not become an unhandled rejection.
           map.end(emit);
           subscriber.complete();
-        },
-        (error: unknown) => fail(error),
-      );
+        })
+        .catch((error: unknown) => fail(error));
     } catch (error) {
       fail(error);
     }
