@@ -1,0 +1,128 @@
+import { Observable, type Subscriber, type Subscription } from 'rxjs';
+
+/** Where a subscriber stands in a shared call when a value reaches it. */
+export interface CoalescedDelivery {
+  /** True for the earliest subscriber still attached (normally the one that started the call). */
+  readonly owner: boolean;
+}
+
+/** Hooks of {@link Coalescer.observe}. */
+export interface CoalesceHooks<T> {
+  /** Called at subscribe time: `joined` is true when the call was already in flight. */
+  readonly onSubscribe?: (joined: boolean) => void;
+  /** Rewrites a value for one subscriber (for example, zero cost for all but the owner). */
+  readonly project?: (value: T, delivery: CoalescedDelivery) => T;
+}
+
+interface Member<T> {
+  readonly subscriber: Subscriber<T>;
+  readonly project: (value: T, delivery: CoalescedDelivery) => T;
+}
+
+interface Flight<T> {
+  readonly members: Member<T>[];
+  readonly buffer: T[];
+  upstream: Subscription | undefined;
+}
+
+/**
+ * In-flight coalescing: identical concurrent calls (same key) share ONE upstream subscription.
+ *
+ * Each subscriber sees the whole stream from its beginning: a late joiner first gets the values emitted
+ * so far, then the live ones. A subscriber that leaves does not disturb the others; when the last one
+ * leaves, the upstream is unsubscribed (which aborts the call). Once the upstream completes or fails,
+ * the key is free: the next call starts a new upstream.
+ *
+ * ## Example
+ * ```ts
+ * const flights = createCoalescer<TokenEvent>();
+ * const a = flights.observe(key, () => model.stream(request));
+ * const b = flights.observe(key, () => model.stream(request));
+ * merge(a, b).subscribe(); // one upstream call
+ * ```
+ */
+export interface Coalescer<T> {
+  /** A cold Observable that, on subscribe, joins the call in flight for `key` or starts `start()`. */
+  observe(key: string, start: () => Observable<T>, hooks?: CoalesceHooks<T>): Observable<T>;
+  /** True while a call for `key` is in flight. */
+  inFlight(key: string): boolean;
+  /** How many calls are in flight. */
+  readonly size: number;
+}
+
+/**
+ * Creates a {@link Coalescer}.
+ *
+ * ## Example
+ * ```ts
+ * const flights = createCoalescer<TokenEvent>();
+ * flights.observe(key, () => model.stream(request), { onSubscribe: (joined) => joined && count++ });
+ * ```
+ */
+export function createCoalescer<T>(): Coalescer<T> {
+  const flights = new Map<string, Flight<T>>();
+
+  const finish = (key: string, flight: Flight<T>): Member<T>[] => {
+    if (flights.get(key) === flight) flights.delete(key);
+    return flight.members.splice(0);
+  };
+
+  return {
+    observe(key, start, hooks = {}) {
+      const project = hooks.project ?? ((value: T) => value);
+      return new Observable<T>((subscriber) => {
+        let flight = flights.get(key);
+        const joined = flight !== undefined;
+        if (!flight) {
+          flight = { members: [], buffer: [], upstream: undefined };
+          flights.set(key, flight);
+        }
+        const current = flight;
+        const member: Member<T> = { subscriber, project };
+        current.members.push(member);
+        // Registered before any value flows: a subscriber closed during a synchronous emission leaves at once.
+        subscriber.add(() => {
+          const index = current.members.indexOf(member);
+          if (index < 0) return;
+          current.members.splice(index, 1);
+          if (current.members.length === 0) {
+            finish(key, current);
+            current.upstream?.unsubscribe();
+          }
+        });
+        hooks.onSubscribe?.(joined);
+        for (const value of current.buffer) {
+          if (subscriber.closed) break;
+          subscriber.next(project(value, { owner: current.members[0] === member }));
+        }
+        if (!joined) {
+          // Subscribe through a wrapper whose subscriber we hold before any value flows, so the last
+          // member leaving during a synchronous emission can close the upstream at once.
+          new Observable<T>((inner) => {
+            current.upstream = inner;
+            return start().subscribe(inner);
+          }).subscribe({
+            next: (value) => {
+              current.buffer.push(value);
+              for (const m of [...current.members]) {
+                if (!m.subscriber.closed) {
+                  m.subscriber.next(m.project(value, { owner: current.members[0] === m }));
+                }
+              }
+            },
+            error: (error: unknown) => {
+              for (const m of finish(key, current)) m.subscriber.error(error);
+            },
+            complete: () => {
+              for (const m of finish(key, current)) m.subscriber.complete();
+            },
+          });
+        }
+      });
+    },
+    inFlight: (key) => flights.has(key),
+    get size() {
+      return flights.size;
+    },
+  };
+}

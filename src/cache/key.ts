@@ -1,0 +1,108 @@
+import type { ChatRequest } from '../core/request.js';
+
+/**
+ * Canonical JSON: object keys sorted, `undefined` members dropped (as `JSON.stringify` does), arrays in
+ * order. Two values that mean the same request give the same string, whatever order their keys were
+ * written in.
+ *
+ * ## Example
+ * ```ts
+ * canonicalJson({ b: 1, a: [2, { d: undefined, c: 3 }] }); // '{"a":[2,{"c":3}],"b":1}'
+ * ```
+ */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(sortKeys(value)) ?? 'null';
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map((item) => (item === undefined ? null : sortKeys(item)));
+  if (value === null || typeof value !== 'object') return value;
+  const withJson = value as { toJSON?: () => unknown };
+  if (typeof withJson.toJSON === 'function') return sortKeys(withJson.toJSON());
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value).sort()) {
+    const member = (value as Record<string, unknown>)[key];
+    if (member !== undefined && typeof member !== 'function') out[key] = sortKeys(member);
+  }
+  return out;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * 64-bit FNV-1a over the UTF-8 bytes of `text`, as 16 hex digits. Pure JavaScript and synchronous, so it
+ * runs the same in Node and in browsers (Web Crypto is asynchronous).
+ *
+ * FNV-1a is not cryptographic: two different requests may, very rarely, share a hash. The cache stores
+ * the canonical request beside each entry and compares it on every hit, so a collision is a miss, never
+ * a wrong answer.
+ *
+ * ## Example
+ * ```ts
+ * fnv1a64('hello'); // 'a430d84680aabd0b'
+ * ```
+ */
+export function fnv1a64(text: string): string {
+  // The 64-bit state as four 16-bit limbs (h3 most significant): exact with 32-bit arithmetic.
+  let h0 = 0x2325;
+  let h1 = 0x8422;
+  let h2 = 0x9ce4;
+  let h3 = 0xcbf2;
+  for (const byte of encoder.encode(text)) {
+    h0 ^= byte;
+    // Multiply by the FNV prime 2^40 + 0x1b3, modulo 2^64.
+    const t0 = h0 * 0x1b3;
+    const t1 = h1 * 0x1b3;
+    const t2 = h2 * 0x1b3 + (h0 << 8);
+    const t3 = h3 * 0x1b3 + (h1 << 8);
+    h0 = t0 & 0xffff;
+    const c1 = t1 + (t0 >>> 16);
+    h1 = c1 & 0xffff;
+    const c2 = t2 + (c1 >>> 16);
+    h2 = c2 & 0xffff;
+    h3 = (t3 + (c2 >>> 16)) & 0xffff;
+  }
+  return [h3, h2, h1, h0].map((limb) => limb.toString(16).padStart(4, '0')).join('');
+}
+
+/** Options of {@link requestKey}. */
+export interface RequestKeyOptions {
+  /**
+   * Leave out which model answers (the wrapped model's provider and name, `request.model`) and the
+   * routing `hints`, for a cache shared across providers. Default `false`.
+   */
+  readonly ignoreModel?: boolean;
+}
+
+/** A request's cache identity: the canonical text it was hashed from, and the hash. */
+export interface RequestKey {
+  /** Canonical JSON of everything that shapes the answer; stored with the entry to detect collisions. */
+  readonly canonical: string;
+  /** `fnv1a64(canonical)`. */
+  readonly hash: string;
+}
+
+/**
+ * The cache identity of `request` sent to `target`: a canonical JSON of the fields that shape the answer
+ * (messages, tools, tool choice, sampling, stop, response format, provider options, and unless
+ * `ignoreModel` the provider, model and routing hints), and its 64-bit hash.
+ *
+ * ## Example
+ * ```ts
+ * const a = requestKey({ messages, temperature: 0 }, { provider: 'openai', model: 'gpt-4o' });
+ * const b = requestKey({ temperature: 0, messages }, { provider: 'openai', model: 'gpt-4o' });
+ * a.hash === b.hash; // true
+ * ```
+ */
+export function requestKey(
+  request: ChatRequest,
+  target: { readonly provider: string; readonly model: string },
+  options: RequestKeyOptions = {},
+): RequestKey {
+  const { hints, model, ...rest } = request;
+  const shape = options.ignoreModel
+    ? rest
+    : { ...rest, model: model ?? target.model, hints, target: target.provider };
+  const canonical = canonicalJson(shape);
+  return { canonical, hash: fnv1a64(canonical) };
+}
