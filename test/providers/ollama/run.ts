@@ -1,4 +1,4 @@
-import type { Observable, Subscription } from 'rxjs';
+import { Subscription, type Observable } from 'rxjs';
 import { LLMError } from '../../../src/core/errors.js';
 import type { TokenEvent } from '../../../src/core/events.js';
 
@@ -28,21 +28,21 @@ export function unsubscribeAt(
 ): Promise<TokenEvent[]> {
   return new Promise((resolve, reject) => {
     const events: TokenEvent[] = [];
-    let subscription: Subscription | undefined;
-    let stop = false;
-    subscription = stream.subscribe({
-      next: (event) => {
-        events.push(event);
-        if (until(event)) {
-          stop = true;
-          subscription?.unsubscribe();
-          resolve(events);
-        }
-      },
-      complete: () => reject(new Error('completed before the unsubscribe point')),
-      error: (error: unknown) => reject(error as Error),
-    });
-    if (stop) subscription.unsubscribe();
+    // Unsubscribing the holder before `add` unsubscribes what is added: safe for synchronous sources too.
+    const holder = new Subscription();
+    holder.add(
+      stream.subscribe({
+        next: (event) => {
+          events.push(event);
+          if (until(event)) {
+            holder.unsubscribe();
+            resolve(events);
+          }
+        },
+        complete: () => reject(new Error('completed before the unsubscribe point')),
+        error: (error: unknown) => reject(error as Error),
+      }),
+    );
   });
 }
 
