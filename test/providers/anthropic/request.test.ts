@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LLMError } from '../../../src/core/errors.js';
+import type { LLMError } from '../../../src/core/errors.js';
 import type { ChatRequest } from '../../../src/core/request.js';
 import { jsonInstruction, toAnthropicRequest, toolChoice } from '../../../src/providers/anthropic/request.js';
 
