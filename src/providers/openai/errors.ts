@@ -5,7 +5,6 @@ import { malformedChunk, streamFault } from './map.js';
 
 /** The fields of the SDK's `APIError` we read (duck-typed: the SDK is loaded lazily). */
 interface SdkApiError {
-  readonly name: string;
   readonly status?: number;
   readonly headers?: HeaderSource;
   readonly error?: unknown;
@@ -35,10 +34,23 @@ export function mapOpenAIError(error: unknown, context: Pick<MapperContext, 'pro
   const { provider, model } = context;
   if (LLMError.isInstance(error)) return error.withSource(provider, model);
   if (error instanceof SyntaxError) return malformedChunk(context);
-  if (error instanceof Error && error.name === 'APIConnectionTimeoutError') {
+  // The SDK's error classes keep the name `Error`: tell them apart by constructor.
+  const sdkClass = error instanceof Error ? error.constructor.name : '';
+  if (sdkClass === 'APIUserAbortError') {
+    return new LLMError('aborted', 'The request was aborted', { provider, model, cause: error });
+  }
+  if (sdkClass === 'APIConnectionTimeoutError') {
     return new LLMError('timeout', `${provider}: the request timed out`, { provider, model, cause: error });
   }
-  if (isSdkApiError(error) && error.name !== 'APIConnectionError' && error.name !== 'APIUserAbortError') {
+  if (sdkClass === 'APIConnectionError') {
+    // Classify what fetch threw (as the direct transport does), not the SDK's wrapper.
+    const cause = (error as Error).cause;
+    const mapped = toLLMError(cause ?? error, provider, model);
+    return mapped.kind === 'unknown'
+      ? new LLMError('network', `Network error: ${(error as Error).message}`, { provider, model, cause })
+      : mapped;
+  }
+  if (isSdkApiError(error)) {
     if (typeof error.status === 'number') {
       const { code, message } = readErrorBody({ error: error.error });
       const retryAfterMs = parseRetryAfter(error.headers);
@@ -51,7 +63,8 @@ export function mapOpenAIError(error: unknown, context: Pick<MapperContext, 'pro
         ...(retryAfterMs !== undefined && { retryAfterMs }),
       });
     }
-    return streamFault(error.error ?? { message: error.message }, context);
+    // No status: the SDK's error for an `{"error": …}` chunk in the stream.
+    if (error.error !== undefined) return streamFault(error.error, context);
   }
   return toLLMError(error, provider, model);
 }
