@@ -95,7 +95,8 @@ function guardNdjson(
               provider: context.provider,
               model: context.model,
             });
-            // Deliver the good bytes now; the error waits for the next read so that they are not discarded.
+            // Deliver the good bytes now. The error waits for the next read: erroring a stream discards what
+            // it still queues, and these bytes must reach the SDK before the failure does.
             if (cut > 0) {
               controller.enqueue(value.subarray(0, cut));
               return;
