@@ -1,0 +1,160 @@
+import {
+  asyncScheduler,
+  identity,
+  type MonoTypeOperatorFunction,
+  Observable,
+  type SchedulerLike,
+  Subscription,
+  timer,
+} from 'rxjs';
+import { LLMError } from '../core/errors.js';
+import { isContentEvent, type ModelRef, type TokenEvent } from '../core/events.js';
+
+/** Which limit a {@link StreamTimeoutError} broke. */
+export type TimeoutPhase = 'first-token' | 'idle' | 'total';
+
+/**
+ * A stream took too long: kind `timeout` (retryable), with the limit that was broken.
+ *
+ * ## Example
+ * ```ts
+ * stream.pipe(timeoutEvents({ idleMs: 10_000 })).subscribe({
+ *   error: (e) => StreamTimeoutError.isTimeout(e) && console.log(e.phase, e.limitMs),
+ * });
+ * ```
+ */
+export class StreamTimeoutError extends LLMError {
+  /** Which limit was broken: time to first token, silence between events, or the whole call. */
+  readonly phase: TimeoutPhase;
+  /** The limit, in milliseconds. */
+  readonly limitMs: number;
+
+  constructor(phase: TimeoutPhase, limitMs: number, source?: ModelRef) {
+    super('timeout', `${describe(phase)} exceeded ${limitMs} ms`, {
+      retryable: true,
+      ...(source && { provider: source.provider, model: source.model }),
+    });
+    this.phase = phase;
+    this.limitMs = limitMs;
+  }
+
+  /** True for a {@link StreamTimeoutError} (checked by shape, so it works across package copies). */
+  static isTimeout(value: unknown): value is StreamTimeoutError {
+    return LLMError.isInstance(value) && value.kind === 'timeout' && 'phase' in value && 'limitMs' in value;
+  }
+}
+
+function describe(phase: TimeoutPhase): string {
+  switch (phase) {
+    case 'first-token':
+      return 'Time to first token';
+    case 'idle':
+      return 'Silence between events';
+    case 'total':
+      return 'Total time';
+  }
+}
+
+/** Options of {@link timeoutEvents} and {@link withTimeout}. Every limit is off unless set. */
+export interface TimeoutOptions {
+  /**
+   * Most time from subscribing to the first content event (`text`, `reasoning`, `tool-call-delta`,
+   * `tool-call`) or the `finish`. A `start` alone does not count: a vendor that opens the response and then
+   * stalls is exactly what this catches.
+   */
+  readonly firstTokenMs?: number;
+  /**
+   * Most silence between two events once content flows. Before the first content it applies too, from
+   * subscribing and between events, unless `firstTokenMs` is set (reasoning models may think long before
+   * their first token; give them a generous `firstTokenMs` and a tight `idleMs`).
+   */
+  readonly idleMs?: number;
+  /** Most time from subscribing to the end of the stream. */
+  readonly totalMs?: number;
+  /** Scheduler for the timers. Default `asyncScheduler`; tests pass a `TestScheduler`. */
+  readonly scheduler?: SchedulerLike;
+}
+
+/**
+ * Ends a token stream with a `timeout` error when the first token, the next event or the whole stream
+ * takes too long, and unsubscribes upstream (which aborts the call and closes its socket) before the error
+ * is passed on.
+ *
+ * Think RxJS `timeout({ first, each })`, with limits that mean something for token streams.
+ *
+ * ## Example
+ * ```ts
+ * gpt.stream(request).pipe(timeoutEvents({ firstTokenMs: 15_000, idleMs: 5_000, totalMs: 120_000 }));
+ * ```
+ *
+ * @see {@link withTimeout} the same as a model policy.
+ * @param options The limits (each off unless set) and the scheduler.
+ * @returns An operator on token streams (`identity` when no limit is set).
+ */
+export function timeoutEvents(options: TimeoutOptions): MonoTypeOperatorFunction<TokenEvent> {
+  return timingOut(options, undefined);
+}
+
+/** {@link timeoutEvents}, naming `ref` in errors when the stream's `start` was not seen. */
+export function timingOut(
+  options: TimeoutOptions,
+  ref: ModelRef | undefined,
+): MonoTypeOperatorFunction<TokenEvent> {
+  const { firstTokenMs, idleMs, totalMs } = options;
+  if (firstTokenMs === undefined && idleMs === undefined && totalMs === undefined) return identity;
+  const scheduler = options.scheduler ?? asyncScheduler;
+
+  return (source) =>
+    new Observable<TokenEvent>((subscriber) => {
+      let from = ref;
+      let content = false;
+      let finished = false;
+      const upstream = new Subscription();
+      let deadline: Subscription | undefined;
+      let total: Subscription | undefined;
+
+      const expire = (phase: TimeoutPhase, limitMs: number): void => {
+        upstream.unsubscribe();
+        subscriber.error(new StreamTimeoutError(phase, limitMs, from));
+      };
+      const arm = (phase: TimeoutPhase, limitMs: number | undefined): void => {
+        deadline?.unsubscribe();
+        deadline =
+          limitMs === undefined
+            ? undefined
+            : timer(limitMs, scheduler).subscribe(() => expire(phase, limitMs));
+      };
+
+      if (totalMs !== undefined) total = timer(totalMs, scheduler).subscribe(() => expire('total', totalMs));
+      if (firstTokenMs !== undefined) arm('first-token', firstTokenMs);
+      else arm('idle', idleMs);
+
+      upstream.add(
+        source.subscribe({
+          next: (event) => {
+            if (event.type === 'start') from = { provider: event.provider, model: event.model };
+            if (!finished) {
+              if (event.type === 'finish') {
+                finished = true;
+                arm('idle', undefined);
+              } else if (!content && isContentEvent(event)) {
+                content = true;
+                arm('idle', idleMs);
+              } else if (content || firstTokenMs === undefined) {
+                arm('idle', idleMs);
+              }
+            }
+            subscriber.next(event);
+          },
+          error: (error: unknown) => subscriber.error(error),
+          complete: () => subscriber.complete(),
+        }),
+      );
+
+      return () => {
+        deadline?.unsubscribe();
+        total?.unsubscribe();
+        upstream.unsubscribe();
+      };
+    });
+}
