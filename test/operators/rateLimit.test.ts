@@ -1,4 +1,4 @@
-import { firstValueFrom, lastValueFrom, type Observable, take, toArray } from 'rxjs';
+import { firstValueFrom, lastValueFrom, type Observable, take, toArray, VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { LLMError } from '../../src/core/errors.js';
 import type { TokenEvent } from '../../src/core/events.js';
@@ -10,6 +10,7 @@ import { scriptedModel } from '../../src/testing/scriptedModel.js';
 import {
   ask,
   byMaxTokens,
+  driveAsync,
   exactModel,
   letters,
   newScheduler,
@@ -423,6 +424,34 @@ describe('rateLimit with a store that answers with promises', () => {
     const events = await lastValueFrom(limited.stream(ask()).pipe(toArray<TokenEvent>()));
     expect(events.at(-1)?.type).toBe('finish');
     expect(model.calls()).toBe(1);
+  });
+
+  it('a call queued behind a slow store answer expires at maxWaitMs', async () => {
+    const scheduler = new VirtualTimeScheduler();
+    const inner = memoryStore();
+    // Every take is answered 1000 virtual ms later.
+    const slow = {
+      ...inner,
+      takeTokens: (key: string, t: Parameters<typeof inner.takeTokens>[1]) =>
+        new Promise<Awaited<ReturnType<typeof inner.takeTokens>>>((resolve) => {
+          scheduler.schedule(() => resolve(inner.takeTokens(key, t)), 1000);
+        }),
+    };
+    const limited = scriptedModel().pipe(
+      rateLimit({ requestsPerMinute: 60, maxWaitMs: 500, store: slow, scheduler }),
+    );
+    const seen: string[] = [];
+    const record = (name: string) => ({
+      complete: () => seen.push(`${scheduler.now()} ${name} done`),
+      error: (e: LLMError) => seen.push(`${scheduler.now()} ${name} ${e.kind} ${e.retryAfterMs}`),
+    });
+    limited.stream(ask()).subscribe(record('a'));
+    limited.stream(ask()).subscribe(record('b'));
+    await driveAsync(scheduler);
+    // b waited behind a's pending take and gave up at 500 (its retryAfterMs is an estimate that assumes
+    // an empty bucket after the head: one refill); a, being tried, is decided by its answer.
+    expect(seen).toEqual(['500 b rate_limit 1000', '1000 a done']);
+    expect(pendingActions(scheduler)).toBe(0);
   });
 
   it('a store that fails fails the call that asked, and the queue moves on', async () => {
