@@ -91,8 +91,15 @@ function sseFeeder(onFrame: FrameHandler): Feeder {
       }
     },
   });
-  return (text) => {
-    if (text.length > 0) parser.feed(text);
+  let endsWithCr = false;
+  return (text, last) => {
+    if (text.length > 0) {
+      parser.feed(text);
+      endsWithCr = text.endsWith('\r');
+    }
+    // eventsource-parser holds a trailing CR until it knows whether an LF follows: with CR-only line
+    // endings the body's last event would never be dispatched. At the end, an LF settles it.
+    if (last && endsWithCr && !failed) parser.feed('\n');
     // eventsource-parser swallows nothing but it calls back synchronously: rethrow outside its loop.
     if (failed) throw failure;
   };
