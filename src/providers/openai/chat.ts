@@ -13,7 +13,10 @@ import { toOpenAIRequest, type OpenAIRequestContext } from './request.js';
 /** Everything the shared chat completions model needs; `openai()` and `openaiCompatible()` fill it in. */
 export interface ChatCompletionsConfig {
   readonly options: ProviderOptions;
+  /** Label of events and errors (`options.name`, else the vendor). */
   readonly provider: string;
+  /** Catalog and `providerOptions` key: `openai`, or a compatible provider's name. */
+  readonly vendor: string;
   /** Endpoint root, without `/chat/completions`. */
   readonly baseURL: string;
   /** Returns the key, or throws the `auth` error of a hosted vendor without one. Called on subscribe. */
@@ -64,13 +67,17 @@ export function chatCompletionsModel(config: ChatCompletionsConfig): LanguageMod
 
   const stream = (request: ChatRequest): Observable<TokenEvent> => {
     const model = request.model ?? options.model;
-    const context: MapperContext = { provider, model, pricing: resolvePricing(options, provider, model) };
+    const context: MapperContext = {
+      provider,
+      model,
+      pricing: resolvePricing(options, config.vendor, model),
+    };
     const body = (): ReturnType<typeof toOpenAIRequest> =>
       toOpenAIRequest(request, {
         model,
         includeUsage: config.includeUsage,
         maxTokensField: config.maxTokensField,
-        optionsKey: provider,
+        optionsKey: config.vendor,
       });
     const mapper = () => createOpenAIMapper(context, { includeUsage: config.includeUsage });
 

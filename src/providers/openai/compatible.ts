@@ -54,6 +54,7 @@ export function openaiCompatible(options: OpenAICompatibleOptions): LanguageMode
   return chatCompletionsModel({
     options,
     provider: options.name,
+    vendor: options.name,
     baseURL: options.baseURL,
     key: () => options.apiKey,
     includeUsage: options.includeUsage ?? true,

@@ -44,6 +44,7 @@ export function openai(options: OpenAIOptions): LanguageModel {
   return chatCompletionsModel({
     options,
     provider,
+    vendor: 'openai',
     baseURL: options.baseURL ?? OPENAI_BASE_URL,
     // A caller's client brings its own credentials.
     key: (model) =>

@@ -226,6 +226,22 @@ describe('the request on the wire', () => {
     });
   });
 
+  it('a renamed provider keeps OpenAI pricing and providerOptions.openai', async () => {
+    const before = sim.requests.length;
+    const usage = { inputTokens: 100, outputTokens: 10 };
+    sim.enqueue({ text: 'ok', usage });
+    const eu = openai({
+      apiKey: 'sk-test-eu-key-000001',
+      baseURL: `${sim.url}/v1`,
+      model: MODEL,
+      name: 'openai-eu',
+    });
+    const r = await outcome(eu.stream({ ...request, providerOptions: { openai: { seed: 1 } } }));
+    expect(sim.requests[before]?.body).toMatchObject({ seed: 1 });
+    expect(r.events[0]).toMatchObject({ provider: 'openai-eu' });
+    expect(r.events.at(-1)).toMatchObject({ cost: costOf(usage, pricing) });
+  });
+
   it('fails with auth on subscribe, sending nothing, when there is no key', async () => {
     vi.stubEnv('OPENAI_API_KEY', '');
     try {
