@@ -67,6 +67,9 @@ export {
 } from './core/catalog.js';
 
 // Providers
+export type { ProviderOptions, Transport } from './providers/shared/options.js';
+export type { OllamaChatClient, OllamaOptions, OllamaThink } from './providers/ollama/index.js';
+export { normalizeOllamaHost, ollama, OLLAMA_DEFAULT_HOST } from './providers/ollama/index.js';
 
 // Operators
 

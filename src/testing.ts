@@ -19,6 +19,7 @@ export type {
 export { DEFAULT_TEXT, resolveScenario, splitTokens } from './testing/simulator/scenario.js';
 export type { ScenarioHandler, SimRequest, Simulator, SimulatorOptions } from './testing/simulator/server.js';
 export { createSimulator } from './testing/simulator/server.js';
+export { ollamaProtocol } from './testing/simulator/protocols/ollama.js';
 
 // Scripted model
 export type { Script, ScriptedModel, ScriptedModelOptions } from './testing/scriptedModel.js';
