@@ -19,20 +19,48 @@ import { mapGeminiSdkError } from './errors.js';
 import { geminiMapper, refineGeminiError, retryDelayMs } from './map.js';
 import { type GeminiRequest, type GeminiSafetySetting, toGeminiRequest } from './request.js';
 
-/** Google's public Gemini API root (the version is added from `apiVersion`). */
+/**
+ * Google's public Gemini API root (the version is added from `apiVersion`).
+ *
+ * ## Example
+ * ```ts
+ * gemini({ model: 'gemini-2.0-flash', baseURL: GEMINI_BASE_URL }); // the default
+ * ```
+ */
 export const GEMINI_BASE_URL = 'https://generativelanguage.googleapis.com';
 
-/** The environment variables a Gemini key is read from, in order. */
+/**
+ * The environment variables a Gemini key is read from, in order.
+ *
+ * ## Example
+ * ```ts
+ * const key = GEMINI_API_KEY_ENV.map((name) => process.env[name]).find(Boolean);
+ * ```
+ */
 export const GEMINI_API_KEY_ENV = ['GOOGLE_API_KEY', 'GEMINI_API_KEY'] as const;
 
-/** The request options of `getGenerativeModel` that rxllm sets. */
+/**
+ * The request options of `getGenerativeModel` that rxllm sets.
+ *
+ * ## Example
+ * ```ts
+ * client.getGenerativeModel({ model: 'gemini-2.0-flash' }, { apiVersion: 'v1beta', baseUrl: 'http://127.0.0.1:8080' });
+ * ```
+ */
 export interface GeminiSdkRequestOptions {
   readonly apiVersion?: string;
   readonly baseUrl?: string;
   readonly customHeaders?: Record<string, string>;
 }
 
-/** The part of a `GenerativeModel` rxllm calls. */
+/**
+ * The part of a `GenerativeModel` rxllm calls.
+ *
+ * ## Example
+ * ```ts
+ * const { stream, response } = await sdkModel.generateContentStream(body, { signal });
+ * ```
+ */
 export interface GeminiSdkModel {
   generateContentStream(
     request: unknown,

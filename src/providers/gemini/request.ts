@@ -10,7 +10,14 @@ import type {
 import { assertNever } from '../../core/events.js';
 import { isEmptyObjectSchema, toGeminiSchema, type GeminiSchema } from './schema.js';
 
-/** A part of a request turn. */
+/**
+ * A part of a request turn.
+ *
+ * ## Example
+ * ```ts
+ * const parts: GeminiRequestPart[] = [{ text: 'What is this?' }, { inlineData: { mimeType: 'image/png', data: base64 } }];
+ * ```
+ */
 export type GeminiRequestPart =
   | { readonly text: string }
   | { readonly inlineData: { readonly mimeType: string; readonly data: string } }
@@ -18,20 +25,41 @@ export type GeminiRequestPart =
   | { readonly functionCall: { readonly name: string; readonly args: unknown } }
   | { readonly functionResponse: { readonly name: string; readonly response: unknown } };
 
-/** One turn of the conversation: Gemini knows two roles, `user` (which also carries tool results) and `model`. */
+/**
+ * One turn of the conversation: Gemini knows two roles, `user` (which also carries tool results) and `model`.
+ *
+ * ## Example
+ * ```ts
+ * const turn: GeminiContent = { role: 'model', parts: [{ functionCall: { name: 'weather', args: { city: 'Paris' } } }] };
+ * ```
+ */
 export interface GeminiContent {
   readonly role: 'user' | 'model';
   readonly parts: readonly GeminiRequestPart[];
 }
 
-/** A function the model may call. `parameters` is left out for a function without arguments. */
+/**
+ * A function the model may call. `parameters` is left out for a function without arguments.
+ *
+ * ## Example
+ * ```ts
+ * const weather: GeminiFunctionDeclaration = { name: 'weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } };
+ * ```
+ */
 export interface GeminiFunctionDeclaration {
   readonly name: string;
   readonly description?: string;
   readonly parameters?: GeminiSchema;
 }
 
-/** How the model may call functions: `AUTO`, `ANY` (must call one, optionally among `allowedFunctionNames`), `NONE`. */
+/**
+ * How the model may call functions: `AUTO`, `ANY` (must call one, optionally among `allowedFunctionNames`), `NONE`.
+ *
+ * ## Example
+ * ```ts
+ * const forced: GeminiToolConfig = { functionCallingConfig: { mode: 'ANY', allowedFunctionNames: ['weather'] } };
+ * ```
+ */
 export interface GeminiToolConfig {
   readonly functionCallingConfig: {
     readonly mode: 'AUTO' | 'ANY' | 'NONE';
@@ -39,7 +67,14 @@ export interface GeminiToolConfig {
   };
 }
 
-/** Sampling and output settings. */
+/**
+ * Sampling and output settings.
+ *
+ * ## Example
+ * ```ts
+ * const config: GeminiGenerationConfig = { temperature: 0, maxOutputTokens: 256, responseMimeType: 'application/json' };
+ * ```
+ */
 export interface GeminiGenerationConfig {
   readonly temperature?: number;
   readonly topP?: number;
@@ -50,13 +85,27 @@ export interface GeminiGenerationConfig {
   readonly [key: string]: unknown;
 }
 
-/** A safety threshold for one harm category, e.g. `{ category: 'HARM_CATEGORY_HARASSMENT', threshold: 'BLOCK_ONLY_HIGH' }`. */
+/**
+ * A safety threshold for one harm category, e.g. `{ category: 'HARM_CATEGORY_HARASSMENT', threshold: 'BLOCK_ONLY_HIGH' }`.
+ *
+ * ## Example
+ * ```ts
+ * const lenient: GeminiSafetySetting = { category: 'HARM_CATEGORY_HARASSMENT', threshold: 'BLOCK_ONLY_HIGH' };
+ * ```
+ */
 export interface GeminiSafetySetting {
   readonly category: string;
   readonly threshold: string;
 }
 
-/** The body of `POST /v1beta/models/{model}:streamGenerateContent?alt=sse`. */
+/**
+ * The body of `POST /v1beta/models/{model}:streamGenerateContent?alt=sse`.
+ *
+ * ## Example
+ * ```ts
+ * const body: GeminiRequest = { contents: [{ role: 'user', parts: [{ text: 'Hi' }] }], generationConfig: { maxOutputTokens: 64 } };
+ * ```
+ */
 export interface GeminiRequest {
   readonly contents: readonly GeminiContent[];
   readonly systemInstruction?: { readonly parts: readonly { readonly text: string }[] };
@@ -67,14 +116,28 @@ export interface GeminiRequest {
   readonly [key: string]: unknown;
 }
 
-/** What the request builder needs besides the request. */
+/**
+ * What the request builder needs besides the request.
+ *
+ * ## Example
+ * ```ts
+ * toGeminiRequest(request, { provider: 'gemini', model: 'gemini-2.0-flash' });
+ * ```
+ */
 export interface GeminiRequestSettings {
   readonly provider: string;
   readonly model: string;
   readonly safetySettings?: readonly GeminiSafetySetting[];
 }
 
-/** The key of `ChatRequest.providerOptions` whose fields are merged into the Gemini body. */
+/**
+ * The key of `ChatRequest.providerOptions` whose fields are merged into the Gemini body.
+ *
+ * ## Example
+ * ```ts
+ * flash.stream({ messages, providerOptions: { [GEMINI_OPTIONS_KEY]: { generationConfig: { thinkingConfig: { thinkingBudget: 0 } } } } });
+ * ```
+ */
 export const GEMINI_OPTIONS_KEY = 'gemini';
 
 /**

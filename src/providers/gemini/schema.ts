@@ -1,6 +1,13 @@
 import type { JsonSchema } from '../../core/request.js';
 
-/** A schema in the OpenAPI 3.0 subset Gemini accepts for function parameters and `responseSchema`. */
+/**
+ * A schema in the OpenAPI 3.0 subset Gemini accepts for function parameters and `responseSchema`.
+ *
+ * ## Example
+ * ```ts
+ * const schema: GeminiSchema = { type: 'string', nullable: true };
+ * ```
+ */
 export type GeminiSchema = { readonly [key: string]: unknown };
 
 // Keys Gemini's `Schema` accepts and whose values need no conversion.

@@ -129,7 +129,7 @@ describe('any split of a valid Gemini body gives the same events', () => {
       fc.asyncProperty(split, async ({ index, pieces }) => {
         expect(await direct(pieces)).toEqual(expected[index]);
       }),
-      { numRuns: 150 },
+      { numRuns: 100 },
     );
   });
 
@@ -138,7 +138,7 @@ describe('any split of a valid Gemini body gives the same events', () => {
       fc.asyncProperty(split, async ({ index, pieces }) => {
         expect(await sdk(pieces)).toEqual(expected[index]);
       }),
-      { numRuns: 150 },
+      { numRuns: 100 },
     );
   });
 
@@ -196,7 +196,7 @@ describe('the sdk transport over a real socket, frames split by the simulator', 
           expect(got.error).toBeUndefined();
         },
       ),
-      { numRuns: 30 },
+      { numRuns: 20 },
     );
   });
 });
