@@ -85,7 +85,14 @@ export interface PingChunk {
 /** An in-stream error (`event: error`): the SDK throws it, the direct transport's decoder too. */
 export type ErrorChunk = AnthropicErrorBody;
 
-/** One event of the stream. */
+/**
+ * One event of the stream.
+ *
+ * ## Example
+ * ```ts
+ * const chunk: AnthropicChunk = { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Hi' } };
+ * ```
+ */
 export type AnthropicChunk =
   | MessageStartChunk
   | ContentBlockStartChunk

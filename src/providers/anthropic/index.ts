@@ -15,13 +15,34 @@ import {
   type AnthropicRequestBody,
 } from './request.js';
 
-/** The vendor's public endpoint root (no `/v1`: both transports add `/v1/messages`). */
+/**
+ * The vendor's public endpoint root (no `/v1`: both transports add `/v1/messages`).
+ *
+ * ## Example
+ * ```ts
+ * anthropic({ model: 'claude-haiku-4-5', baseURL: ANTHROPIC_BASE_URL });
+ * ```
+ */
 export const ANTHROPIC_BASE_URL = 'https://api.anthropic.com';
 
-/** The environment variable the API key is read from. */
+/**
+ * The environment variable the API key is read from.
+ *
+ * ## Example
+ * ```ts
+ * process.env[ANTHROPIC_API_KEY_ENV] = 'sk-ant-…';
+ * ```
+ */
 export const ANTHROPIC_API_KEY_ENV = 'ANTHROPIC_API_KEY';
 
-/** Per-call options rxllm passes to `messages.create`. */
+/**
+ * Per-call options rxllm passes to `messages.create`.
+ *
+ * ## Example
+ * ```ts
+ * const call: AnthropicCallOptions = { signal: controller.signal, maxRetries: 0 };
+ * ```
+ */
 export interface AnthropicCallOptions {
   readonly signal?: AbortSignal;
   readonly maxRetries?: number;
@@ -31,6 +52,13 @@ export interface AnthropicCallOptions {
 /**
  * The part of an `@anthropic-ai/sdk` client rxllm uses: `new Anthropic(...)` satisfies it. Declared
  * structurally so that rxllm's types do not require the optional SDK to be installed.
+ *
+ * ## Example
+ * ```ts
+ * import Anthropic from '@anthropic-ai/sdk';
+ * const client: AnthropicClient = new Anthropic({ apiKey });
+ * const claude = anthropic({ model: 'claude-haiku-4-5', client });
+ * ```
  */
 export interface AnthropicClient {
   readonly messages: {
@@ -42,7 +70,14 @@ export interface AnthropicClient {
   };
 }
 
-/** Options of {@link anthropic}. */
+/**
+ * Options of {@link anthropic}.
+ *
+ * ## Example
+ * ```ts
+ * const options: AnthropicOptions = { model: 'claude-haiku-4-5', transport: 'sdk', pricing: { input: 1, output: 5 } };
+ * ```
+ */
 export interface AnthropicOptions extends ProviderOptions {
   /**
    * An `@anthropic-ai/sdk` client to call through. Implies `transport: 'sdk'`; the client's own auth,

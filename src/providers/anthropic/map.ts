@@ -85,6 +85,12 @@ function mergeUsage(base: AnthropicUsage, next: AnthropicUsage | undefined): Ant
  * by `error.type` exactly as the same body with its HTTP status would be: `overloaded_error` →
  * `overloaded` (retryable) whether it came as HTTP 529 or as HTTP 200 followed by this event.
  *
+ * ## Example
+ * ```ts
+ * streamError({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }, 'anthropic', 'claude-haiku-4-5');
+ * // LLMError { kind: 'overloaded', retryable: true }
+ * ```
+ *
  * @param body - the parsed error body, or its text when it was not JSON.
  * @param provider - provider name for the error.
  * @param model - model name for the error.
@@ -155,7 +161,19 @@ function parseOr<T>(text: string, fallback: T): unknown {
   }
 }
 
-/** The error for a frame that is not JSON, the same on both transports. */
+/**
+ * The error for a frame that is not JSON, the same on both transports (`invalid_response`, retryable).
+ *
+ * ## Example
+ * ```ts
+ * throw malformedChunk('anthropic', 'claude-haiku-4-5');
+ * ```
+ *
+ * @param provider - provider name for the error.
+ * @param model - model name for the error.
+ * @param cause - the parse error, if any.
+ * @returns the error.
+ */
 export function malformedChunk(provider: string, model: string, cause?: unknown): LLMError {
   return new LLMError('invalid_response', `${provider}: malformed chunk in the stream`, {
     provider,
@@ -171,7 +189,10 @@ type Block =
       readonly id: string;
       readonly name: string;
       readonly call: number;
+      /** The arguments streamed so far. */
       args: string;
+      /** The input given whole in `content_block_start` (JSON), used only when nothing streamed. */
+      readonly given: string;
     };
 
 /**
@@ -237,7 +258,20 @@ export function createAnthropicMapper(context: MapperContext): StreamMapper<Anth
               break;
             case 'tool_use': {
               const call = calls++;
-              blocks.set(chunk.index, { kind: 'tool', id: block.id, name: block.name, call, args: '' });
+              // Streamed input starts as `{}` and arrives in `input_json_delta`s; a gateway that sends
+              // the whole input here instead is honoured when no deltas follow.
+              const given =
+                typeof block.input === 'object' && block.input !== null && Object.keys(block.input).length > 0
+                  ? JSON.stringify(block.input)
+                  : '';
+              blocks.set(chunk.index, {
+                kind: 'tool',
+                id: block.id,
+                name: block.name,
+                call,
+                args: '',
+                given,
+              });
               emit({ type: 'tool-call-delta', index: call, id: block.id, name: block.name, argsDelta: '' });
               break;
             }
@@ -271,7 +305,7 @@ export function createAnthropicMapper(context: MapperContext): StreamMapper<Anth
           const block = blocks.get(chunk.index);
           blocks.delete(chunk.index);
           if (block?.kind !== 'tool') break;
-          const rawArgs = block.args.trim() === '' ? '{}' : block.args;
+          const rawArgs = block.args.trim() !== '' ? block.args : block.given || '{}';
           let args: unknown;
           try {
             args = JSON.parse(rawArgs);

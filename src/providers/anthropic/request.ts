@@ -9,10 +9,24 @@ import type {
   ToolChoice,
 } from '../../core/request.js';
 
-/** Output limit sent when neither the request nor the catalog gives one (Anthropic requires `max_tokens`). */
+/**
+ * Output limit sent when neither the request nor the catalog gives one (Anthropic requires `max_tokens`).
+ *
+ * ## Example
+ * ```ts
+ * toAnthropicRequest(request, { model: 'my-claude-finetune', defaultMaxTokens: DEFAULT_MAX_TOKENS });
+ * ```
+ */
 export const DEFAULT_MAX_TOKENS = 4096;
 
-/** The `anthropic-version` header both transports send. */
+/**
+ * The `anthropic-version` header the direct transport sends (the SDK sends its own).
+ *
+ * ## Example
+ * ```ts
+ * anthropic({ model: 'claude-haiku-4-5', headers: { 'anthropic-version': ANTHROPIC_VERSION } });
+ * ```
+ */
 export const ANTHROPIC_VERSION = '2023-06-01';
 
 /** A content block of a request message. */
@@ -69,6 +83,15 @@ export interface AnthropicRequestContext {
  * very likely JSON, but not guaranteed (parse it defensively). For schema-enforced output on models that
  * support it, pass the vendor's own field instead, e.g.
  * `providerOptions: { anthropic: { output_config: { format: { type: 'json_schema', schema } } } }`.
+ *
+ * ## Example
+ * ```ts
+ * jsonInstruction({ type: 'object', properties: { answer: { type: 'number' } } });
+ * // 'Answer with a single valid JSON value and nothing else: … conform to this JSON Schema:\n{"type":"object",…}'
+ * ```
+ *
+ * @param schema - the JSON Schema the answer should match, if any.
+ * @returns the instruction text.
  */
 export function jsonInstruction(schema: JsonSchema | undefined): string {
   const base =
@@ -165,7 +188,18 @@ export function toAnthropicRequest(
   };
 }
 
-/** Anthropic's `tool_choice` for a normalized {@link ToolChoice}. */
+/**
+ * Anthropic's `tool_choice` for a normalized {@link ToolChoice}: `auto` → `auto`, `required` → `any`,
+ * `none` → `none`, `{ name }` → `{ type: 'tool', name }`.
+ *
+ * ## Example
+ * ```ts
+ * toolChoice('required'); // { type: 'any' }
+ * ```
+ *
+ * @param choice - the normalized choice.
+ * @returns the vendor's `tool_choice`.
+ */
 export function toolChoice(choice: ToolChoice): NonNullable<AnthropicRequestBody['tool_choice']> {
   if (typeof choice === 'object') return { type: 'tool', name: choice.name };
   switch (choice) {

@@ -192,6 +192,23 @@ describe('tool calls', () => {
     }
   });
 
+  it('takes the input given whole in content_block_start when no pieces follow', () => {
+    const chunks: AnthropicChunk[] = [
+      start(),
+      {
+        type: 'content_block_start',
+        index: 0,
+        content_block: { type: 'tool_use', id: 'a', name: 'x', input: { q: 'ok' } },
+      },
+      { type: 'content_block_stop', index: 0 },
+      ...stop('tool_use'),
+    ];
+    expect(mapChunks(chunks).events.find((e) => e.type === 'tool-call')).toMatchObject({
+      args: { q: 'ok' },
+      rawArgs: '{"q":"ok"}',
+    });
+  });
+
   it('numbers calls by their order, not by block index', () => {
     const chunks: AnthropicChunk[] = [
       start(),
