@@ -68,7 +68,8 @@ export {
 
 // Providers
 export type { ProviderOptions, Transport } from './providers/shared/options.js';
-export type { OllamaChatClient, OllamaOptions, OllamaThink } from './providers/ollama/index.js';
+export type { OllamaChatClient, OllamaOptions } from './providers/ollama/index.js';
+export type { OllamaThink } from './providers/ollama/chunks.js';
 export { normalizeOllamaHost, ollama, OLLAMA_DEFAULT_HOST } from './providers/ollama/index.js';
 
 // Operators
