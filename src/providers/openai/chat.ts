@@ -1,5 +1,6 @@
 import type OpenAI from 'openai';
 import { defer, type Observable } from 'rxjs';
+import { LLMError } from '../../core/errors.js';
 import type { TokenEvent } from '../../core/events.js';
 import { defineModel, type LanguageModel } from '../../core/model.js';
 import type { ChatRequest } from '../../core/request.js';
@@ -61,6 +62,13 @@ export function chatCompletionsModel(config: ChatCompletionsConfig): LanguageMod
             ...options.headers,
           },
         }),
+      (error: unknown) => {
+        client = undefined;
+        throw new LLMError('invalid_request', `${provider}: transport 'sdk' needs the openai package`, {
+          provider,
+          cause: error,
+        });
+      },
     );
     return client;
   };
