@@ -374,6 +374,44 @@ describe('requests on the wire', () => {
   );
 });
 
+describe("Google's RetryInfo without a retry-after header", () => {
+  const body = JSON.stringify({
+    error: {
+      code: 429,
+      message: 'Resource has been exhausted (e.g. check quota).',
+      status: 'RESOURCE_EXHAUSTED',
+      details: [
+        { '@type': 'type.googleapis.com/google.rpc.QuotaFailure', violations: [] },
+        { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '7s' },
+      ],
+    },
+  });
+  const respond = async (): Promise<Response> =>
+    new Response(body, { status: 429, headers: { 'content-type': 'application/json' } });
+  const expected = {
+    kind: 'rate_limit',
+    retryable: true,
+    retryAfterMs: 7000,
+    status: 429,
+    message: 'gemini: Resource has been exhausted (e.g. check quota). (HTTP 429)',
+  };
+
+  it('direct: sets retryAfterMs from the body', async () => {
+    const flash = gemini({ apiKey: 'test-key-123456', model: MODEL, fetch: respond });
+    expect((await run(flash.stream(request))).error).toMatchObject(expected);
+  });
+
+  it('sdk: sets retryAfterMs from errorDetails (the SDK drops the headers)', async () => {
+    vi.stubGlobal('fetch', respond);
+    try {
+      const flash = gemini({ apiKey: 'test-key-123456', model: MODEL, transport: 'sdk' });
+      expect((await run(flash.stream(request))).error).toMatchObject(expected);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+});
+
 describe('cancellation', () => {
   it.each(transports)('%s: unsubscribing mid-stream aborts the request', async (transport) => {
     sim.enqueue({ text: 'a b c d e f g h i j k l m n o p', tokenDelayMs: 40 });
