@@ -11,7 +11,7 @@ import {
 } from 'rxjs';
 import { costOf } from '../core/catalog.js';
 import { LLMError, type LLMErrorKind } from '../core/errors.js';
-import type { ModelRef, RouteEvent, TokenEvent } from '../core/events.js';
+import { isContentEvent, type ModelRef, type RouteEvent, type TokenEvent } from '../core/events.js';
 import { defineModel, type LanguageModel, type ModelPool } from '../core/model.js';
 import type { ChatRequest } from '../core/request.js';
 import { type ComplexityFloors, DEFAULT_COMPLEXITY_FLOORS, money, violations } from './constraints.js';
@@ -104,6 +104,8 @@ export interface Router {
  * A decision is committed when the first of its candidates is subscribed: it is published on
  * `decisions$` and emitted as a `route` event at the head of that stream. Ranking is pure until then,
  * so `candidates()` and `stream()` for the same request agree and a policy may look before it leaps.
+ * Fallback and retry drop what a failed attempt emitted before its first content, so each candidate of
+ * a decision leads with the `route` event until one of them delivers content.
  *
  * When no model qualifies, `stream()` fails with an `LLMError` before anything is sent (and
  * `candidates()` returns an empty list): kind `budget` when some model was excluded by the budget alone,
@@ -218,11 +220,11 @@ export function createRouter(options: RouterOptions = {}): Router {
       return (pool) => {
         const measured = pool.map((model) => measure(model, stats, estimator));
         const bind = (result: RoutePlan): LanguageModel[] => {
-          let committed = false;
-          const commit = (): RouteDecision | undefined => {
-            if (committed) return undefined;
-            committed = true;
-            const decision = toDecision(result, scheduler.now(), sequence++);
+          let decision: RouteDecision | undefined;
+          let delivered = false;
+          const commit = (): RouteDecision => {
+            if (decision) return decision;
+            decision = toDecision(result, scheduler.now(), sequence++);
             decisions.next(decision);
             options.onDecision?.(decision);
             return decision;
@@ -234,9 +236,16 @@ export function createRouter(options: RouterOptions = {}): Router {
               model: inner.model,
               stream: (request) =>
                 defer(() => {
-                  const decision = commit();
+                  const event = toRouteEvent(commit());
                   const stream = inner.stream(request);
-                  return decision ? concat(of<TokenEvent>(toRouteEvent(decision)), stream) : stream;
+                  if (delivered) return stream;
+                  // Policies that switch candidates drop what an attempt emitted before its first content
+                  // (its start, and this event): repeat the route event until one attempt delivers it.
+                  return concat(of<TokenEvent>(event), stream).pipe(
+                    tap((e) => {
+                      if (isContentEvent(e) || e.type === 'finish') delivered = true;
+                    }),
+                  );
                 }),
             });
           });

@@ -1,0 +1,415 @@
+import { asyncScheduler, Observable, type SchedulerLike, Subject, type Subscription, takeUntil } from 'rxjs';
+import { costOf, type Pricing } from '../core/catalog.js';
+import { LLMError, toLLMError } from '../core/errors.js';
+import { isContentEvent, type ModelRef, type TokenEvent } from '../core/events.js';
+import { defineModel, type ModelPolicy } from '../core/model.js';
+import type { ChatRequest } from '../core/request.js';
+import {
+  type BudgetAlert,
+  type BudgetLimits,
+  type BudgetLineStatus,
+  createAccounts,
+  type Reservation,
+} from '../budget/accounts.js';
+import { createMeter } from '../budget/meter.js';
+import { fromNanos, limitNanos, toNanos } from '../budget/money.js';
+import type { Period, Weekday } from '../budget/windows.js';
+import { money } from '../routing/constraints.js';
+import { createEstimator, type TokenEstimator } from '../routing/estimate.js';
+import type { AffordabilityCheck } from '../routing/route.js';
+import { modelKey, type SpecOptions, specLookup } from '../routing/specs.js';
+import { memoryStore } from '../state/memoryStore.js';
+import { isPromiseLike } from '../state/maybePromise.js';
+import type { MaybePromise, StateStore } from '../state/store.js';
+
+export type { BudgetAlert, BudgetLimits, BudgetLineStatus } from '../budget/accounts.js';
+
+/** Options of {@link createBudget} and {@link budget}. */
+export interface BudgetConfig extends SpecOptions {
+  /** Where spend and reservations live; share a Redis store to share the budget. Default `memoryStore()` on `scheduler`'s clock. */
+  readonly store?: StateStore;
+  /** Prefix of every store key. Default `budget`. */
+  readonly prefix?: string;
+  /** Clock for calendar windows. Default `asyncScheduler`. */
+  readonly scheduler?: SchedulerLike;
+  /** IANA time zone of the calendar windows. Default `UTC`. */
+  readonly timeZone?: string;
+  /** First day of a `week` window, 0 Sunday … 6 Saturday. Default 1 (Monday). */
+  readonly weekStartsOn?: Weekday;
+  /** Most one call may cost, in dollars (a request's `hints.maxCost` lowers it further). Default: no cap. */
+  readonly perRequest?: number;
+  /** Limits on all spend, in dollars per day, week and month. Default: none. */
+  readonly limits?: BudgetLimits;
+  /** Limits per provider name, on top of the global ones. Default: none. */
+  readonly providers?: { readonly [provider: string]: BudgetLimits };
+  /** Fractions of a limit at which `alerts$` emits, once per threshold per window. Default `[0.5, 0.8, 0.95]`. */
+  readonly thresholds?: readonly number[];
+  /** Token estimates; share the router's. Default: a new heuristic {@link createEstimator}. */
+  readonly estimator?: TokenEstimator;
+  /**
+   * When the worst case does not fit what is left: `cap` (default) reserves what is left, provided it
+   * covers the prompt and `minOutputTokens`, and stops the stream with a `budget` finish when it runs
+   * out; `reject` fails the call with a `budget` error.
+   */
+  readonly onShortfall?: 'cap' | 'reject';
+  /** The least output a capped call must be able to pay for to start. Default 16. */
+  readonly minOutputTokens?: number;
+  /** A capped stream stops once fewer than this many output tokens are left of its allowance. Default 8. */
+  readonly headroomTokens?: number;
+  /** Output tokens of the worst case when neither the request (`maxTokens`) nor the catalog says. Default 4096. */
+  readonly defaultMaxOutputTokens?: number;
+}
+
+/** A call's cost as a budget estimates it before sending, in dollars. */
+export interface BudgetEstimate {
+  readonly inputTokens: number;
+  /** `maxTokens`, else the model's output limit, else `defaultMaxOutputTokens`. */
+  readonly maxOutputTokens: number;
+  /** The prompt plus `maxOutputTokens` at the model's price. */
+  readonly worstCase: number;
+  /** The prompt plus `minOutputTokens`: what a capped call must be able to pay for. */
+  readonly minimum: number;
+}
+
+/**
+ * A spending budget: limits per calendar window (global and per provider) and per request, kept in a
+ * {@link StateStore} so that processes sharing the store share the budget. Create it once; apply
+ * `policy()` (or {@link budget}) to every pipeline that spends from it, and pass it to `route({ budget })`
+ * so routing skips models it cannot afford.
+ */
+export interface Budget extends AffordabilityCheck {
+  /** The policy that enforces this budget on a model. */
+  policy(): ModelPolicy;
+  /** Threshold crossings of actual spend, once per threshold per window (across processes sharing the store). */
+  readonly alerts$: Observable<BudgetAlert>;
+  /**
+   * Whether a call of `model` for `request` fits: its minimum (`cap`) or worst case (`reject`) within the
+   * per-request cap and what every applicable limit has left. Synchronous: with an asynchronous store it
+   * answers from the last values read. Inside a budgeted call, the call's own reservation counts as left.
+   */
+  canAfford(model: ModelRef, request: ChatRequest): boolean;
+  /** The worst-case and minimum cost of a call. */
+  estimate(model: ModelRef, request: ChatRequest): BudgetEstimate;
+  /** Every limit's spend, reservations and remainder in its current window. */
+  status(): MaybePromise<readonly BudgetLineStatus[]>;
+  /** How many reservations are held (calls in flight, in every process sharing the store). */
+  outstanding(): MaybePromise<number>;
+}
+
+interface Hold {
+  reservation: Reservation | undefined;
+}
+
+/**
+ * Creates a {@link Budget}.
+ *
+ * Money is kept as integer nano-dollars in the store (see `src/budget/money.ts`), so sums never drift.
+ *
+ * How a call is budgeted:
+ * 1. The pipeline's first candidate the budget can afford is priced: prompt estimate plus `maxTokens`
+ *    (else the catalog's output limit) at its price. A call no candidate can afford fails with an
+ *    `LLMError` of kind `budget` before anything is sent.
+ * 2. That worst case is RESERVED on every applicable limit with one atomic `increment(limit)` each
+ *    (taken back if a later one refuses), so concurrent calls, in any number of processes, cannot
+ *    reserve more than a limit. With `onShortfall: 'cap'` a call that does not fit in full reserves what
+ *    is left and becomes a capped call.
+ * 3. While it streams, the running cost is tracked (reported usage, else the prompt estimate and the
+ *    streamed text counted by the estimator). A capped call whose running cost comes within
+ *    `headroomTokens` of its allowance is stopped: a `finish` with reason `budget` is emitted and the
+ *    upstream unsubscribed (the request aborted). A call whose `start` names another provider (after a
+ *    fallback) moves its reservation to that provider's limits, or stops if they cannot hold it.
+ * 4. At the end the reservation is replaced by the actual cost: the `finish`'s cost when it finished; the
+ *    running estimate when it was stopped, failed after content, or abandoned by its subscriber (so
+ *    cancelling never hides spend); nothing when it failed before any content or usage.
+ *
+ * Spend is attributed to the windows the call reserved in (a call across midnight counts for the day it
+ * started). The budget prices with its own catalog (`catalog`/`specs`): give providers the same one.
+ * Actual usage beyond the estimate (a prompt longer than estimated, a vendor ignoring `maxTokens`) is
+ * still charged in full, so a limit can only be exceeded by such an estimation error.
+ *
+ * ## Example
+ * ```ts
+ * const spend = createBudget({ limits: { day: 5, month: 100 }, providers: { openai: { day: 2 } }, timeZone: 'Europe/Berlin' });
+ * spend.alerts$.subscribe((a) => console.warn(`${a.scope} ${a.period}: ${a.threshold * 100}% spent`));
+ * const model = pipe(route({ strategy: 'cost', budget: spend }), withFallback(), spend.policy())(pool);
+ * ```
+ *
+ * @param config - See {@link BudgetConfig}; every field has a default.
+ * @returns The budget.
+ */
+export function createBudget(config: BudgetConfig = {}): Budget {
+  const scheduler = config.scheduler ?? asyncScheduler;
+  const now = (): number => scheduler.now();
+  const store = config.store ?? memoryStore({ now });
+  const estimator = config.estimator ?? createEstimator();
+  const specOf = specLookup(config);
+  const pricing = (model: ModelRef): Pricing | undefined => specOf(model)?.pricing;
+  const shortfall = config.onShortfall ?? 'cap';
+  const minOutput = config.minOutputTokens ?? 16;
+  const headroom = config.headroomTokens ?? 8;
+  const alerts = new Subject<BudgetAlert>();
+  const holdKey = Symbol('rxllm.budget.hold');
+  const nanosOf = (limits: BudgetLimits | undefined): Partial<Record<Period, number>> => {
+    const out: Partial<Record<Period, number>> = {};
+    for (const period of ['day', 'week', 'month'] as const) {
+      const usd = limits?.[period];
+      if (usd !== undefined) out[period] = limitNanos(usd);
+    }
+    return out;
+  };
+  const accounts = createAccounts({
+    store,
+    prefix: config.prefix ?? 'budget',
+    timeZone: config.timeZone ?? 'UTC',
+    weekStartsOn: config.weekStartsOn ?? 1,
+    global: nanosOf(config.limits),
+    providers: Object.fromEntries(Object.entries(config.providers ?? {}).map(([p, l]) => [p, nanosOf(l)])),
+    thresholds: [...(config.thresholds ?? [0.5, 0.8, 0.95])].sort((a, b) => a - b),
+    now,
+    alert: (alert) => alerts.next(alert),
+  });
+
+  const estimate = (model: ModelRef, request: ChatRequest): BudgetEstimate => {
+    const spec = specOf(model);
+    const inputTokens = estimator.promptTokens(request, model);
+    const maxOutputTokens =
+      request.maxTokens ?? spec?.maxOutputTokens ?? config.defaultMaxOutputTokens ?? 4096;
+    const price = (outputTokens: number): number =>
+      costOf({ inputTokens, outputTokens }, spec?.pricing).total;
+    return {
+      inputTokens,
+      maxOutputTokens,
+      worstCase: price(maxOutputTokens),
+      minimum: price(Math.min(minOutput, maxOutputTokens)),
+    };
+  };
+  /** The per-request cap in nano-dollars (Infinity: none). */
+  const capOf = (request: ChatRequest): number => {
+    const caps = [config.perRequest, request.hints?.maxCost].filter((c): c is number => c !== undefined);
+    return caps.length === 0 ? Infinity : limitNanos(Math.min(...caps));
+  };
+  const heldBy = (request: ChatRequest): Hold | undefined => (request as { [holdKey]?: Hold })[holdKey];
+
+  const canAfford = (model: ModelRef, request: ChatRequest): boolean => {
+    const e = estimate(model, request);
+    const available = Math.min(
+      capOf(request),
+      accounts.available(model.provider, heldBy(request)?.reservation),
+    );
+    return toNanos(shortfall === 'reject' ? e.worstCase : e.minimum) <= available;
+  };
+
+  const policy: ModelPolicy = (model) =>
+    defineModel({
+      provider: model.provider,
+      model: model.model,
+      candidates: (request) => model.candidates(request).filter((m) => canAfford(m, request)),
+      stream: (request) =>
+        new Observable<TokenEvent>((subscriber) => {
+          const hold: Hold = { reservation: undefined };
+          const call = { ...request, [holdKey]: hold } as ChatRequest;
+          let closed = false;
+          let upstream: Subscription | undefined;
+          const fail = (error: unknown): void => subscriber.error(toLLMError(error));
+
+          const listed = model.candidates(call);
+          const target: ModelRef | undefined =
+            listed.length === 0 ? model : listed.find((m) => canAfford(m, call));
+          if (!target) {
+            const first = listed[0] as ModelRef;
+            const e = estimate(first, call);
+            const left = Math.min(capOf(call), accounts.available(first.provider));
+            subscriber.error(
+              new LLMError(
+                'budget',
+                `budget: no candidate is affordable (${modelKey(first)} needs at least $${money(
+                  shortfall === 'reject' ? e.worstCase : e.minimum,
+                )}, $${money(fromNanos(Math.max(0, left)))} left)`,
+                { provider: first.provider, model: first.model },
+              ),
+            );
+            return;
+          }
+          const planned = estimate(target, call);
+          const cap = capOf(call);
+          const worstNanos = toNanos(planned.worstCase);
+          const minimumNanos = toNanos(planned.minimum);
+          const want = (available: number): number | undefined => {
+            const room = Math.min(cap, available);
+            if (shortfall === 'reject') return worstNanos <= room ? worstNanos : undefined;
+            return minimumNanos <= room ? Math.min(worstNanos, room) : undefined;
+          };
+
+          const begin = (reservation: Reservation | undefined): void => {
+            if (!reservation) {
+              subscriber.error(
+                new LLMError('budget', `budget: ${modelKey(target)} cannot be afforded now`, {
+                  provider: target.provider,
+                  model: target.model,
+                }),
+              );
+              return;
+            }
+            if (closed) {
+              swallow(accounts.settle(reservation, 0));
+              return;
+            }
+            hold.reservation = reservation;
+            run(reservation);
+          };
+
+          const run = (reservation: Reservation): void => {
+            const meter = createMeter({ request: call, estimator, pricing, model: target });
+            const stop$ = new Subject<void>();
+            let stopped = false;
+            let delivered = false;
+            let settlement: MaybePromise<void> | undefined;
+            const settle = (): MaybePromise<void> =>
+              (settlement ??= accounts.settle(reservation, toNanos(meter.read().totalCost)));
+            const end = (then: () => void): void => {
+              try {
+                const done = settle();
+                if (isPromiseLike(done)) done.then(then, fail);
+                else then();
+              } catch (error) {
+                fail(error);
+              }
+            };
+            const halt = (): void => {
+              stopped = true;
+              stop$.next();
+            };
+            /** Stops with a `budget` finish: the content so far stands, the upstream is aborted. */
+            const cut = (): void => {
+              halt();
+              const reading = meter.read();
+              subscriber.next({
+                type: 'finish',
+                reason: 'budget',
+                raw: 'budget',
+                usage: reading.usage,
+                cost: costOf(reading.usage, pricing(reading.model)),
+              });
+              end(() => subscriber.complete());
+            };
+            const refuse = (provider: string): void => {
+              if (stopped) return;
+              if (delivered) return cut();
+              halt();
+              end(() =>
+                subscriber.error(
+                  new LLMError('budget', `budget: the ${provider} limits cannot hold this call`, {
+                    provider,
+                  }),
+                ),
+              );
+            };
+            const overAllowance = (): boolean => {
+              const reading = meter.read();
+              const earlier = reading.totalCost - reading.attemptCost;
+              const worst = toNanos(earlier + estimate(reading.model, call).worstCase);
+              if (worst <= reservation.nanos) return false;
+              const reserve = (headroom * (pricing(reading.model)?.output ?? 0)) / 1e6;
+              return toNanos(reading.totalCost + reserve) > reservation.nanos;
+            };
+
+            upstream = model
+              .stream(call)
+              .pipe(takeUntil(stop$))
+              .subscribe({
+                next(event) {
+                  if (stopped) return;
+                  meter.observe(event);
+                  if (subscriber.closed) return halt();
+                  if (event.type === 'start' && event.provider !== reservation.provider) {
+                    const moved = accounts.transfer(reservation, event.provider);
+                    if (isPromiseLike(moved)) {
+                      moved.then(
+                        (ok) => ok || refuse(event.provider),
+                        () => refuse(event.provider),
+                      );
+                    } else if (!moved) {
+                      return refuse(event.provider);
+                    }
+                  }
+                  subscriber.next(event);
+                  if (isContentEvent(event)) {
+                    delivered = true;
+                    if (overAllowance()) cut();
+                  } else if (event.type === 'finish') {
+                    swallow(settle());
+                  }
+                },
+                error(error: unknown) {
+                  if (stopped) return;
+                  stopped = true;
+                  end(() => subscriber.error(error));
+                },
+                complete() {
+                  if (stopped) return;
+                  stopped = true;
+                  end(() => subscriber.complete());
+                },
+              });
+            if (closed) upstream.unsubscribe();
+            teardown = () => {
+              upstream?.unsubscribe();
+              swallow(settle());
+            };
+          };
+
+          let teardown: (() => void) | undefined;
+          try {
+            const reserved = accounts.reserve(target.provider, want);
+            if (isPromiseLike(reserved)) reserved.then(begin, fail);
+            else begin(reserved);
+          } catch (error) {
+            fail(error);
+          }
+          return () => {
+            closed = true;
+            teardown?.();
+          };
+        }),
+    });
+
+  return {
+    policy: () => policy,
+    alerts$: alerts.asObservable(),
+    canAfford,
+    estimate,
+    status: () => accounts.status(),
+    outstanding: () => accounts.outstanding(),
+  };
+}
+
+/**
+ * The budget policy: enforces a budget on a model (see {@link createBudget} for how a call is budgeted).
+ * Pass a {@link Budget} to share it between pipelines and with `route({ budget })`; a config creates a
+ * private one.
+ *
+ * Errors: a call no candidate can afford fails with `LLMError` kind `budget` (not retryable) before
+ * anything is sent; a capped call that runs out ends normally with a `finish` whose reason is `budget`.
+ *
+ * ## Example
+ * ```ts
+ * const capped = gpt.pipe(budget({ perRequest: 0.05, limits: { day: 2 } }));
+ * const done = await collect(capped.stream({ messages, maxTokens: 400 }));
+ * if (done.finishReason === 'budget') console.log('stopped at the budget');
+ * ```
+ *
+ * @param config - A {@link Budget}, or the config of a new one.
+ * @returns The policy.
+ */
+export function budget(config: BudgetConfig | Budget = {}): ModelPolicy {
+  return isBudget(config) ? config.policy() : createBudget(config).policy();
+}
+
+function isBudget(value: BudgetConfig | Budget): value is Budget {
+  return typeof (value as Budget).policy === 'function' && typeof (value as Budget).canAfford === 'function';
+}
+
+/** Runs a store write whose failure has nowhere to go (a subscriber already left): never an unhandled rejection. */
+function swallow(value: MaybePromise<unknown>): void {
+  if (isPromiseLike(value)) value.then(undefined, () => undefined);
+}
