@@ -1,6 +1,6 @@
 import { firstValueFrom, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { LLMError } from '../../src/core/errors.js';
+import type { LLMError } from '../../src/core/errors.js';
 import type { RouteEvent, TokenEvent } from '../../src/core/events.js';
 import { collect } from '../../src/helpers/collect.js';
 import { createRouter, route } from '../../src/routing/route.js';
