@@ -383,14 +383,9 @@ function replay(
 }
 
 function asCached(event: TokenEvent): TokenEvent {
-  switch (event.type) {
-    case 'start':
-      return { ...event, cached: true };
-    case 'finish':
-      return { ...event, cost: ZERO_COST };
-    default:
-      return event;
-  }
+  if (event.type === 'start') return { ...event, cached: true };
+  if (event.type === 'finish') return { ...event, cost: ZERO_COST };
+  return event;
 }
 
 /** Reads a stored entry; `undefined` for anything that is not one (another version, corrupt text). */

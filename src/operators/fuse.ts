@@ -3,8 +3,7 @@ import {
   BehaviorSubject,
   concatMap,
   from,
-  type Observable,
-  Observable as Stream,
+  Observable,
   type Observer,
   type SchedulerLike,
   Subscription,
@@ -258,7 +257,7 @@ export function fusion(pool: ModelPool, options: FuseOptions = {}): FusedModel {
   const metrics = createMetrics();
 
   const run = (request: ChatRequest): Observable<FusionEvent> =>
-    new Stream<FusionEvent>((subscriber) => {
+    new Observable<FusionEvent>((subscriber) => {
       const startedAt = scheduler.now();
       if (pool.length === 0) {
         subscriber.error(new LLMError('invalid_request', 'fuse(): the pool is empty'));
@@ -344,6 +343,14 @@ export function fusion(pool: ModelPool, options: FuseOptions = {}): FusedModel {
       /** Weighs the answers so far; decides when a group reaches the quorum, or when nobody is left running. */
       const evaluate = (): void => {
         if (decided) return;
+        // User code runs here (normalize, similarity, strategy): whatever it throws fails the fusion.
+        try {
+          weigh();
+        } catch (error) {
+          fail(toLLMError(error));
+        }
+      };
+      const weigh = (): void => {
         const running = states.some((s) => s.status === 'pending' || s.status === 'streaming');
         if (answered === 0) {
           if (!running) {
@@ -371,16 +378,13 @@ export function fusion(pool: ModelPool, options: FuseOptions = {}): FusedModel {
           if (running && !reaches(decision.support)) return;
           conclude(ballots, decision);
         };
-        let matrix: ReturnType<SimilarityMeasure['matrix']>;
-        try {
-          matrix = measure.matrix(texts);
-        } catch (error) {
-          return fail(toLLMError(error));
-        }
+        const matrix = measure.matrix(texts);
         if (isSync(matrix)) return onMatrix(matrix);
-        Promise.resolve(matrix).then(onMatrix, (error: unknown) => {
-          if (!decided && version === evaluation) fail(toLLMError(error));
-        });
+        Promise.resolve(matrix)
+          .then(onMatrix)
+          .catch((error: unknown) => {
+            if (!decided && version === evaluation) fail(toLLMError(error));
+          });
       };
 
       const observer = (index: number): Observer<TokenEvent> => {
@@ -421,7 +425,7 @@ export function fusion(pool: ModelPool, options: FuseOptions = {}): FusedModel {
         const handle = handles[index] as Subscription;
         // The handle holds the member's subscriber before any event flows, so early quorum can close
         // a member even in the middle of a synchronous emission.
-        new Stream<TokenEvent>((inner) => {
+        new Observable<TokenEvent>((inner) => {
           handle.add(inner);
           return model.stream(request).subscribe(inner);
         }).subscribe(observer(index));

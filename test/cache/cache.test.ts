@@ -208,6 +208,45 @@ describe('cache: what is stored and what bypasses', () => {
   });
 });
 
+describe('cache: edge cases', () => {
+  it('an empty upstream completes empty and is not stored', async () => {
+    let calls = 0;
+    const empty = defineModel({ provider: 'e', model: 'm', stream: () => (calls++, of<TokenEvent>()) });
+    const cached = empty.pipe(cache());
+    expect(await events(cached.stream(request))).toEqual([]);
+    expect(await events(cached.stream(request))).toEqual([]);
+    expect(calls).toBe(2);
+  });
+
+  it('a throwing cacheable() fails the call on subscribe, not when stream() is called', async () => {
+    const model = scriptedModel();
+    const cached = model.pipe(
+      cache({
+        cacheable: () => {
+          throw new Error('boom');
+        },
+      }),
+    );
+    const stream = cached.stream(request);
+    await expect(events(stream)).rejects.toThrow('boom');
+    expect(model.calls()).toBe(0);
+  });
+
+  it('a never-ending upstream keeps its coalesced subscribers until they leave', () => {
+    const scheduler = new TestScheduler((a, b) => expect(a).toEqual(b));
+    const model = scriptedModel({ scheduler, scripts: [{ text: 'a b c', stallAfter: 1 }] });
+    const cached = model.pipe(cache({ scheduler }));
+    const a = cached.stream(request).subscribe();
+    const b = cached.stream(request).subscribe();
+    scheduler.flush();
+    expect([model.calls(), model.active()]).toEqual([1, 1]);
+    a.unsubscribe();
+    expect(model.active()).toBe(1);
+    b.unsubscribe();
+    expect(model.active()).toBe(0);
+  });
+});
+
 describe('cache: bounds', () => {
   it('evicts the least recently used entry beyond maxEntries, from the store too', async () => {
     const store = memoryStore();

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
-import { filter, lastValueFrom, map, type Observable, tap, toArray } from 'rxjs';
+import { filter, from, lastValueFrom, map, type Observable, tap, toArray } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { LLMError } from '../../src/core/errors.js';
-import type { TokenEvent } from '../../src/core/events.js';
+import { type TokenEvent, ZERO_COST } from '../../src/core/events.js';
 import { defineModel, type LanguageModel } from '../../src/core/model.js';
 import type { ChatRequest } from '../../src/core/request.js';
 import { collect } from '../../src/helpers/collect.js';
@@ -295,6 +295,71 @@ describe('fuse: as a LanguageModel', () => {
   it('an empty pool is an invalid request', async () => {
     const error = await collect(fusion([]).stream(request)).catch((e: unknown) => e);
     expect(LLMError.isInstance(error) && error.kind).toBe('invalid_request');
+  });
+});
+
+describe('fuse: edge cases', () => {
+  it('a throwing normalize() or strategy fails the fusion with an LLMError and closes the members', () => {
+    const scheduler = new TestScheduler((a, b) => expect(a).toEqual(b));
+    const models = [5, 10, 50].map((d, i) =>
+      member(`m${i}`, { text: 'Paris', firstTokenDelayMs: d }, scheduler),
+    );
+    const errors: unknown[] = [];
+    fusion(models, {
+      scheduler,
+      normalize: () => {
+        throw new Error('bad normalize');
+      },
+    })
+      .stream(request)
+      .subscribe({ error: (e) => errors.push(e) });
+    const strategy = {
+      name: 'broken',
+      decide: () => {
+        throw new Error('bad strategy');
+      },
+    };
+    fusion(models, { scheduler, strategy })
+      .run(request)
+      .subscribe({ error: (e) => errors.push(e) });
+    scheduler.flush();
+    expect(errors.map((e) => LLMError.isInstance(e) && e.message)).toEqual(['bad normalize', 'bad strategy']);
+    expect(models.map((m) => m.active())).toEqual([0, 0, 0]);
+  });
+
+  it('a member that restarts (reset) is judged on what it said after the reset', async () => {
+    const restarted = defineModel({
+      provider: 'r',
+      model: 'r-1',
+      stream: () =>
+        from<TokenEvent[]>([
+          { type: 'start', provider: 'x', model: 'x-1' },
+          { type: 'text', text: 'Lyon' },
+          { type: 'reset', from: { provider: 'x', model: 'x-1' }, error: new LLMError('network', 'cut') },
+          { type: 'start', provider: 'y', model: 'y-1' },
+          { type: 'text', text: 'Paris' },
+          { type: 'finish', reason: 'stop', usage: { inputTokens: 1, outputTokens: 1 }, cost: ZERO_COST },
+        ]),
+    });
+    const answer = await collect(fusion([restarted, member('b', { text: 'Paris' })]).stream(request));
+    expect(answer).toMatchObject({ text: 'Paris', provider: 'y', model: 'y-1' });
+  });
+
+  it('members that never end hold the fusion until quorum, then are closed', () => {
+    const scheduler = new TestScheduler((a, b) => expect(a).toEqual(b));
+    const stuck = member('s', { text: 'a b', stallAfter: 1 }, scheduler);
+    const models = [
+      stuck,
+      member('a', { text: 'Paris', firstTokenDelayMs: 10 }, scheduler),
+      member('b', { text: 'Paris', firstTokenDelayMs: 20 }, scheduler),
+    ];
+    let text = '';
+    fusion(models, { scheduler })
+      .stream(request)
+      .subscribe((e) => e.type === 'text' && (text += e.text));
+    scheduler.flush();
+    expect(text).toBe('Paris');
+    expect(stuck.active()).toBe(0);
   });
 });
 
