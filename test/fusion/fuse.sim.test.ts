@@ -53,7 +53,8 @@ describe('fusion over three simulated providers', () => {
         firstTokenDelayMs: 30,
         usage: { inputTokens: 14, outputTokens: 4 },
       },
-      gemini: { text: 'Lyon, surely.', firstTokenDelayMs: 5000 },
+      // Streams its first word, then nothing until the client leaves (no server timer outlives the test).
+      gemini: { text: 'Lyon, surely.', fault: { type: 'stall', tokens: 1 } },
     };
     sim.handle((r) => scenarios[r.protocol as Vendor]);
     const start = sim.requests.length;
@@ -89,7 +90,7 @@ describe('fusion over three simulated providers', () => {
           const agreeing = PROTOCOLS.filter((p) => p !== odd);
           sim.handle((r) =>
             r.protocol === odd
-              ? { text: 'Rome is the answer', firstTokenDelayMs: 3000 }
+              ? { text: 'Rome is the answer', fault: { type: 'stall', tokens: 2 } }
               : {
                   text: 'Paris is the answer',
                   firstTokenDelayMs: r.protocol === agreeing[0] ? fast : slow,
