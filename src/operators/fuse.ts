@@ -119,7 +119,10 @@ export interface FusionResult {
   readonly agreement: number;
   /** Similarity-weighted support among the answers received, in `[0, 1]` (see `Decision.confidence`). */
   readonly confidence: number;
-  /** The support needed (see `FuseOptions.quorum`). */
+  /**
+   * The support needed (see `FuseOptions.quorum`): the option as given (support must reach it), or by
+   * default ⌊N/2⌋+1 for a majority vote (reach it) and half the total weight otherwise (exceed it).
+   */
   readonly quorum: number;
   readonly quorumReached: boolean;
   /** True when the decision came before every member ended (members were cancelled). */

@@ -37,7 +37,7 @@ const scriptArb: fc.Arbitrary<Script> = fc.record(
     toolCalls: fc.array(
       fc.record({
         name: fc.constantFrom('search', 'lookup'),
-        args: fc.dictionary(fc.string(), fc.jsonValue()),
+        args: fc.dictionary(fc.string({ maxLength: 6 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 }),
       }),
       { maxLength: 2 },
     ),
