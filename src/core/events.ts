@@ -38,11 +38,17 @@ export interface ModelRef {
   readonly model: string;
 }
 
-/** The stream opened: which provider and model answer. Always the first event of a provider's stream. */
+/**
+ * The stream opened: which provider and model answer. Always the first event of a provider's stream.
+ * `model` is the model that was asked for (the identity routing, breakers and budgets key on);
+ * `responseModel` is what the vendor says answered, often a dated snapshot (`gpt-4o-mini-2024-07-18`).
+ */
 export interface StartEvent extends ModelRef {
   readonly type: 'start';
   /** The vendor's id for this response, when it sends one. */
   readonly id?: string;
+  /** The model the vendor reports, when it reports one. */
+  readonly responseModel?: string;
   /** Set by `cache()` when the stream is a replay of a stored call. */
   readonly cached?: boolean;
 }

@@ -228,7 +228,13 @@ export function createAnthropicMapper(context: MapperContext): StreamMapper<Anth
   const start = (emit: Emit, id?: string, answeredBy?: string): void => {
     if (started) return;
     started = true;
-    emit({ type: 'start', provider, model: answeredBy ?? model, ...(id !== undefined && { id }) });
+    emit({
+      type: 'start',
+      provider,
+      model,
+      ...(id !== undefined && { id }),
+      ...(answeredBy !== undefined && { responseModel: answeredBy }),
+    });
   };
 
   return {

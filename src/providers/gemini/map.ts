@@ -186,8 +186,9 @@ export function geminiMapper(context: MapperContext): StreamMapper<GeminiChunk> 
         emit({
           type: 'start',
           provider: context.provider,
-          model: chunk.modelVersion ?? context.model,
+          model: context.model,
           ...(chunk.responseId !== undefined && { id: chunk.responseId }),
+          ...(chunk.modelVersion !== undefined && { responseModel: chunk.modelVersion }),
         });
       }
       if (chunk.usageMetadata) usage = mapGeminiUsage(chunk.usageMetadata);

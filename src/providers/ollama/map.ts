@@ -110,7 +110,12 @@ export function createOllamaMapper(context: MapperContext): StreamMapper<OllamaC
       if (typeof chunk.error === 'string') throw streamFault(chunk.error, source);
       if (!started) {
         started = true;
-        emit({ type: 'start', provider: context.provider, model: chunk.model || context.model });
+        emit({
+          type: 'start',
+          provider: context.provider,
+          model: context.model,
+          ...(chunk.model ? { responseModel: chunk.model } : {}),
+        });
       }
       const message = chunk.message;
       if (message?.thinking) emit({ type: 'reasoning', text: message.thinking });

@@ -197,6 +197,7 @@ export function createOpenAIMapper(context: MapperContext, options: OpenAIMapper
           provider: context.provider,
           model: context.model,
           ...(typeof chunk.id === 'string' && chunk.id !== '' && { id: chunk.id }),
+          ...(typeof chunk.model === 'string' && chunk.model !== '' && { responseModel: chunk.model }),
         });
       }
       for (const choice of chunk.choices ?? []) {

@@ -33,7 +33,8 @@ describe('anthropic mapper on the recorded wire sample', () => {
       {
         type: 'start',
         provider: 'anthropic',
-        model: 'claude-sonnet-4-5-20250929',
+        model: 'claude-sonnet-4-5',
+        responseModel: 'claude-sonnet-4-5-20250929',
         id: 'msg_01Hq7VxK3mT9pRwL2nZbYc8F',
       },
       { type: 'text', text: 'Rain' },

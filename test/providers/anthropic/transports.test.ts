@@ -79,6 +79,7 @@ const CASES: readonly Case[] = [
         type: 'start',
         provider: 'anthropic',
         model: MODEL,
+        responseModel: MODEL,
         id: expect.stringMatching(/^msg_/),
       });
       expect(texts(events)).toBe('Hello ₂ 世界 🌈 there');
@@ -412,13 +413,17 @@ describe('anthropic keys', () => {
 });
 
 describe('anthropic first event', () => {
-  it('start is the first event and carries the answering model', async () => {
+  it('start is the first event: the model asked for, and the model that answered', async () => {
     sim.enqueue({ model: 'claude-opus-4-5-20251101' });
     const first = await firstValueFrom(
       model('direct')
         .stream(request)
         .pipe(filter((e) => e.type === 'start')),
     );
-    expect(first).toMatchObject({ provider: 'anthropic', model: 'claude-opus-4-5-20251101' });
+    expect(first).toMatchObject({
+      provider: 'anthropic',
+      model: MODEL,
+      responseModel: 'claude-opus-4-5-20251101',
+    });
   });
 });

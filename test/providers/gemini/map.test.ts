@@ -30,7 +30,13 @@ describe('geminiMapper on the recorded wire sample', () => {
     expect(error).toBeUndefined();
     const usage = { inputTokens: 11, outputTokens: 52 };
     expect(events).toEqual<TokenEvent[]>([
-      { type: 'start', provider: 'gemini', model: 'gemini-2.0-flash', id: 'q2xRaN7kF4OfnvgP5s7Bqw8' },
+      {
+        type: 'start',
+        provider: 'gemini',
+        model: 'gemini-2.0-flash',
+        id: 'q2xRaN7kF4OfnvgP5s7Bqw8',
+        responseModel: 'gemini-2.0-flash',
+      },
       { type: 'text', text: 'Photosynthesis converts light energy into chemical energy' },
       {
         type: 'text',

@@ -53,7 +53,7 @@ interface Case {
   readonly error?: { readonly kind: string; readonly retryable: boolean; readonly [key: string]: unknown };
 }
 
-const start = { type: 'start', provider: 'gemini', model: MODEL } as const;
+const start = { type: 'start', provider: 'gemini', model: MODEL, responseModel: MODEL } as const;
 
 const cases: readonly Case[] = [
   {

@@ -82,6 +82,11 @@ describe('ollama()', () => {
     const model = ollama({ model: 'm', fetch, name: 'local' });
     expect([model.provider, model.model]).toEqual(['local', 'm']);
     const result = await outcome(model.stream({ ...request, model: 'other' }));
-    expect(result.events[0]).toEqual({ type: 'start', provider: 'local', model: 'm' });
+    expect(result.events[0]).toEqual({
+      type: 'start',
+      provider: 'local',
+      model: 'other',
+      responseModel: 'm',
+    });
   });
 });

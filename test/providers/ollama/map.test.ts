@@ -55,7 +55,7 @@ describe('ollama mapper on the recorded stream', () => {
       .filter((t) => t.length > 0)
       .map((text) => ({ type: 'text', text }));
     expect(events).toEqual([
-      { type: 'start', provider: 'ollama', model: 'llama3.2' },
+      { type: 'start', provider: 'ollama', model: 'llama3.2', responseModel: 'llama3.2' },
       ...texts,
       { type: 'usage', usage: { inputTokens: 32, outputTokens: 24 } },
       {
@@ -95,7 +95,7 @@ describe('ollama mapper on the recorded stream', () => {
       doneChunk(),
     ]);
     expect(events.slice(0, 4)).toEqual([
-      { type: 'start', provider: 'ollama', model: 'qwen3' },
+      { type: 'start', provider: 'ollama', model: 'llama3.2', responseModel: 'qwen3' },
       { type: 'reasoning', text: 'Hmm, ' },
       { type: 'reasoning', text: 'ok.' },
       { type: 'text', text: 'Yes' },

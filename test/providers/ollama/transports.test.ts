@@ -72,7 +72,12 @@ const CASES: readonly Case[] = [
     scenario: { text: TEXT },
     check: (o) => {
       expect(o.error).toBeUndefined();
-      expect(o.events[0]).toEqual({ type: 'start', provider: 'ollama', model: 'llama3.2' });
+      expect(o.events[0]).toEqual({
+        type: 'start',
+        provider: 'ollama',
+        model: 'llama3.2',
+        responseModel: 'llama3.2',
+      });
       expect(o.events.map((e) => (e.type === 'text' ? e.text : '')).join('')).toBe(TEXT);
       expect(o.events.at(-1)).toMatchObject({ type: 'finish', reason: 'stop', raw: 'stop' });
     },

@@ -62,6 +62,7 @@ describe('OpenAI mapper on the recorded sample', () => {
         provider: 'openai',
         model: 'gpt-4.1-mini',
         id: 'chatcmpl-BbW8tQm2LsN4vYk0Jx7RfHa1CzPdU',
+        responseModel: 'gpt-4.1-mini-2025-04-14',
       },
       ...['The', ' capital', ' of', ' France', ' is', ' Paris', '.'].map((text) => ({ type: 'text', text })),
       { type: 'usage', usage },
