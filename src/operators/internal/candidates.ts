@@ -1,0 +1,23 @@
+import type { LanguageModel, ModelPool } from '../../core/model.js';
+import type { ChatRequest } from '../../core/request.js';
+
+/**
+ * Where a policy that walks several models (fallback, hedging) gets them:
+ *
+ * - omitted: the piped model's own `candidates(request)` (a provider lists itself, `route()` its ranked pool);
+ * - an array: those models tried AFTER the piped model's candidates (`gpt.pipe(withFallback({ candidates: [claude] }))`
+ *   tries gpt, then claude);
+ * - a function: the whole list, from the request and the piped model (full control, e.g. to filter by health).
+ */
+export type CandidateSource = ModelPool | ((request: ChatRequest, model: LanguageModel) => ModelPool);
+
+/** The models to walk for `request`, in order. */
+export function resolveCandidates(
+  model: LanguageModel,
+  request: ChatRequest,
+  source: CandidateSource | undefined,
+): ModelPool {
+  if (source === undefined) return model.candidates(request);
+  if (typeof source === 'function') return source(request, model);
+  return [...model.candidates(request), ...source];
+}
