@@ -68,11 +68,59 @@ export {
 
 // Providers
 export type { ProviderOptions, Transport } from './providers/shared/options.js';
+export type { OpenAICompatibleOptions, OpenAIOptions } from './providers/openai/index.js';
+export { openai, OPENAI_BASE_URL, openaiCompatible } from './providers/openai/index.js';
+export type { AnthropicCallOptions, AnthropicClient, AnthropicOptions } from './providers/anthropic/index.js';
+export { anthropic, ANTHROPIC_API_KEY_ENV, ANTHROPIC_BASE_URL } from './providers/anthropic/index.js';
+export type {
+  GeminiClient,
+  GeminiOptions,
+  GeminiSdkModel,
+  GeminiSdkRequestOptions,
+} from './providers/gemini/index.js';
+export { gemini, GEMINI_API_KEY_ENV, GEMINI_BASE_URL } from './providers/gemini/index.js';
 export type { OllamaChatClient, OllamaOptions } from './providers/ollama/index.js';
 export type { OllamaThink } from './providers/ollama/chunks.js';
 export { normalizeOllamaHost, ollama, OLLAMA_DEFAULT_HOST } from './providers/ollama/index.js';
+export type {
+  CustomModelOptions,
+  CustomSource,
+  CustomSourceFunction,
+  SseMapResult,
+  SseSource,
+  SseSourceConfig,
+} from './providers/custom.js';
+export { customModel, sseSource } from './providers/custom.js';
 
-// Operators
+// Operators: cache
+export type { CacheOptions, CacheStats, ResponseCache } from './operators/cache.js';
+export { cache, createCache } from './operators/cache.js';
+export type { CacheCodec, Deflater } from './cache/codec.js';
+export { compressingCodec } from './cache/codec.js';
+export type { RequestKey, RequestKeyOptions } from './cache/key.js';
+export { requestKey } from './cache/key.js';
+
+// Operators: fusion
+export type {
+  FuseOptions,
+  FusedModel,
+  FusionEvent,
+  FusionMetrics,
+  FusionResult,
+  MemberAnswer,
+  MemberStatus,
+} from './operators/fuse.js';
+export { fuse, fusion } from './operators/fuse.js';
+export type { EmbedFn, SimilarityFn, SimilarityMeasure } from './fusion/similarity.js';
+export {
+  cosineSimilarity,
+  editSimilarity,
+  embeddingSimilarity,
+  jaccardSimilarity,
+  normalizeAnswer,
+} from './fusion/similarity.js';
+export type { Ballot, Decision, FusionStrategy, StrategyInput } from './fusion/strategies.js';
+export { majorityVote, weightedConsensus } from './fusion/strategies.js';
 
 // State
 export type {

@@ -19,7 +19,10 @@ export type {
 export { DEFAULT_TEXT, resolveScenario, splitTokens } from './testing/simulator/scenario.js';
 export type { ScenarioHandler, SimRequest, Simulator, SimulatorOptions } from './testing/simulator/server.js';
 export { createSimulator } from './testing/simulator/server.js';
+export { anthropicProtocol } from './testing/simulator/protocols/anthropic.js';
+export { geminiProtocol } from './testing/simulator/protocols/gemini.js';
 export { ollamaProtocol } from './testing/simulator/protocols/ollama.js';
+export { openaiProtocol } from './testing/simulator/protocols/openai.js';
 
 // Scripted model
 export type { Script, ScriptedModel, ScriptedModelOptions } from './testing/scriptedModel.js';
