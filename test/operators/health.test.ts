@@ -1,4 +1,4 @@
-import { distinctUntilChanged, EMPTY, map, type Observable, of, take, throwError, timer } from 'rxjs';
+import { distinctUntilChanged, EMPTY, from, map, type Observable, of, take, throwError, timer } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { LLMError } from '../../src/core/errors.js';
 import type { TokenEvent } from '../../src/core/events.js';
@@ -362,7 +362,10 @@ describe('withHealth: passive tracking (marbles)', () => {
         provider: 'p',
         model: 'm',
         stream: () =>
-          of<TokenEvent>({ type: 'start', provider: 'p', model: 'm' }, { type: 'text', text: 'a' }),
+          from<TokenEvent[]>([
+            { type: 'start', provider: 'p', model: 'm' },
+            { type: 'text', text: 'a' },
+          ]),
       });
       const monitor = createHealthMonitor({ scheduler });
       expectObservable(letters(cut.pipe(withHealth(monitor)).stream(ask()))).toBe('(st|)');
@@ -418,7 +421,7 @@ describe('withHealth: passive tracking (marbles)', () => {
         provider: 'pipeline',
         model: 'fallback',
         stream: () =>
-          of<TokenEvent>(
+          from<TokenEvent[]>([
             { type: 'fallback', from: { provider: 'a', model: 'one' }, error },
             { type: 'start', provider: 'b', model: 'two' },
             { type: 'text', text: 'hi' },
@@ -428,7 +431,7 @@ describe('withHealth: passive tracking (marbles)', () => {
               usage: { inputTokens: 1, outputTokens: 1 },
               cost: { input: 0, output: 0, total: 0 },
             },
-          ),
+          ]),
       });
       const monitor = createHealthMonitor({ scheduler });
       pipeline.pipe(withHealth(monitor)).stream(ask()).subscribe();
