@@ -101,7 +101,11 @@ describe('withMetrics / createMetrics', () => {
     const truncated = defineModel({
       provider: 'p',
       model: 'm',
-      stream: () => of<TokenEvent>({ type: 'start', provider: 'p', model: 'm' }, { type: 'text', text: 'x' }),
+      stream: () =>
+        of(
+          { type: 'start', provider: 'p', model: 'm' } as TokenEvent,
+          { type: 'text', text: 'x' } as TokenEvent,
+        ),
     });
     truncated
       .pipe(withMetrics(sink))
