@@ -513,3 +513,19 @@ describe('roughTokenEstimate', () => {
     expect(tokens).toBe(5 + 12 + 1000);
   });
 });
+
+describe('memoryStore.takeTokens refunds and debt (used by the limiter)', () => {
+  it('gives tokens back up to the capacity, and takes into debt with allowDebt', () => {
+    const store = memoryStore();
+    const take = (tokens: number, now: number, allowDebt = false) =>
+      store.takeTokens('b', { tokens, capacity: 10, refillPerMs: 0.01, now, allowDebt });
+    expect(take(8, 0)).toEqual({ ok: true, remaining: 2, waitMs: 0 });
+    expect(take(-5, 0)).toEqual({ ok: true, remaining: 7, waitMs: 0 });
+    expect(take(-50, 0)).toEqual({ ok: true, remaining: 10, waitMs: 0 }); // never past capacity
+    expect(take(15, 0)).toMatchObject({ ok: false, waitMs: Infinity });
+    expect(take(15, 0, true)).toEqual({ ok: true, remaining: -5, waitMs: 0 });
+    expect(take(1, 0)).toEqual({ ok: false, remaining: -5, waitMs: 600 }); // 6 tokens at 0.01 per ms
+    expect(take(-2, 0)).toEqual({ ok: true, remaining: -3, waitMs: 0 }); // a refund while in debt
+    expect(take(1, 400)).toEqual({ ok: true, remaining: 0, waitMs: 0 });
+  });
+});
