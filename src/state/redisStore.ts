@@ -290,7 +290,7 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStateStore {
       try {
         await whenReady(client, Date.now() + timeoutMs);
       } catch (cause) {
-        throw unavailableError('get', target, cause);
+        throw unavailableError('connection', target, cause);
       }
     },
 
