@@ -99,18 +99,15 @@ export interface VendorFault {
  * generic `invalid_request` or `rate_limit` into `context_length` or `quota`.
  */
 export function classifyFault(fault: VendorFault): LLMError {
-  let kind: LLMErrorKind =
-    (fault.code !== undefined ? BY_CODE[fault.code] : undefined) ??
-    (fault.status !== undefined ? kindForStatus(fault.status) : 'unknown');
+  const byCode = fault.code !== undefined ? BY_CODE[fault.code] : undefined;
+  let kind: LLMErrorKind = byCode ?? (fault.status !== undefined ? kindForStatus(fault.status) : 'unknown');
   if ((kind === 'invalid_request' || kind === 'unknown') && CONTEXT_PATTERN.test(fault.message)) {
     kind = 'context_length';
   }
-  if (
-    (kind === 'rate_limit' || kind === 'unknown' || kind === 'invalid_request') &&
-    QUOTA_PATTERN.test(fault.message)
-  ) {
-    kind = 'quota';
-  }
+  // Refine by message only where the vendor's code did not decide: Google's RESOURCE_EXHAUSTED says
+  // "exceeded your current quota" for per-minute limits too, which are worth retrying.
+  const refinable = kind === 'rate_limit' || kind === 'unknown' || kind === 'invalid_request';
+  if (byCode === undefined && refinable && QUOTA_PATTERN.test(fault.message)) kind = 'quota';
   const where = fault.status !== undefined ? ` (HTTP ${fault.status})` : '';
   return new LLMError(kind, `${fault.provider}: ${fault.message}${where}`, {
     provider: fault.provider,

@@ -192,7 +192,9 @@ export function toLLMError(error: unknown, provider?: string, model?: string): L
 /** True for the errors `fetch` and the SDKs throw when an `AbortSignal` fires. */
 export function isAbortError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
-  return error.name === 'AbortError' || error.name === 'APIUserAbortError' || error.name === 'AbortSignal';
+  // SDK error classes may keep the name `Error`: look at the constructor too.
+  const names = [error.name, error.constructor.name];
+  return names.some((n) => n === 'AbortError' || n === 'APIUserAbortError');
 }
 
 const NETWORK_CODES = new Set([
@@ -215,7 +217,9 @@ export function isNetworkError(error: unknown): boolean {
   for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
     const code = (current as { code?: unknown }).code;
     if (typeof code === 'string' && NETWORK_CODES.has(code)) return true;
-    if (current.name === 'APIConnectionError' || current.message === 'terminated') return true;
+    const sdkConnection =
+      current.name === 'APIConnectionError' || current.constructor.name === 'APIConnectionError';
+    if (sdkConnection || current.message === 'terminated') return true;
     if (current instanceof TypeError && current.message === 'fetch failed') return true;
     current = current.cause;
   }

@@ -178,3 +178,16 @@ describe('redactSecrets', () => {
     expect(redactSecrets('The capital of France is Paris.')).toBe('The capital of France is Paris.');
   });
 });
+
+describe('classification of quota wording', () => {
+  it("keeps Google's RESOURCE_EXHAUSTED a retryable rate limit even when it says quota", () => {
+    const e = classifyFault({
+      provider: 'gemini',
+      status: 429,
+      code: 'RESOURCE_EXHAUSTED',
+      message: 'You exceeded your current quota',
+    });
+    expect(e.kind).toBe('rate_limit');
+    expect(e.retryable).toBe(true);
+  });
+});

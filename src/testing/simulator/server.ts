@@ -158,6 +158,8 @@ export async function createSimulator(options: SimulatorOptions): Promise<Simula
     if (rendered.content.length === 0 && scenario.firstTokenDelayMs) await sleep(scenario.firstTokenDelayMs);
     switch (fault?.type) {
       case 'reset-after':
+        // Let the frames already written reach the client before the reset, so `tokens: N` delivers N.
+        await flushed(res);
         res.socket?.destroy();
         return;
       case 'error-event':
@@ -207,6 +209,17 @@ export async function createSimulator(options: SimulatorOptions): Promise<Simula
         server.close(() => resolve());
       }),
   };
+}
+
+/** Resolves once everything written to the response's socket was handed to the kernel. */
+function flushed(res: ServerResponse): Promise<void> {
+  const socket = res.socket;
+  if (!socket || socket.destroyed) return Promise.resolve();
+  // An empty write's callback runs once every earlier write on the socket was flushed.
+  return new Promise<void>((resolve) => {
+    socket.once('close', resolve);
+    socket.write('', () => setImmediate(resolve));
+  });
 }
 
 function defaultMessage(status: number): string {

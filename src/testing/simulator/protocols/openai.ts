@@ -50,7 +50,10 @@ function errorBody(status: number, message: string): OpenAIErrorBody {
     case 404:
       return { message, type: 'invalid_request_error', param: null, code: 'model_not_found' };
     case 429:
-      return { message, type: 'requests', param: null, code: 'rate_limit_exceeded' };
+      // OpenAI answers an exhausted balance with 429 too, under its own code.
+      return /quota/i.test(message)
+        ? { message, type: 'insufficient_quota', param: null, code: 'insufficient_quota' }
+        : { message, type: 'requests', param: null, code: 'rate_limit_exceeded' };
     case 529:
       // Not an OpenAI status: a generic "overloaded" body, as a proxy in front of a compatible server writes.
       return { message, type: 'overloaded_error', param: null, code: null };
