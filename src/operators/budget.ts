@@ -263,9 +263,9 @@ export function createBudget(config: BudgetConfig = {}): Budget {
             const stop$ = new Subject<void>();
             let stopped = false;
             let delivered = false;
-            let settlement: MaybePromise<void> | undefined;
+            let settlement: { readonly done: MaybePromise<void> } | undefined;
             const settle = (): MaybePromise<void> =>
-              (settlement ??= accounts.settle(reservation, toNanos(meter.read().totalCost)));
+              (settlement ??= { done: accounts.settle(reservation, toNanos(meter.read().totalCost)) }).done;
             const end = (then: () => void): void => {
               try {
                 const done = settle();
