@@ -136,11 +136,13 @@ const SCAN_COUNT = 500;
  * `memoryStore` (integers, such as the budget's nano-dollars, are exact up to 2^53).
  *
  * Each operation is bounded by `timeoutMs`. When Redis is slow or down, `fail-closed` (the default)
- * fails the operation with an `unavailable` {@link LLMError} of provider `redis` — a budget or breaker
- * over the store then refuses the call, so nothing reaches a provider — and `fail-open` runs it on a
- * local `fallback` store and emits a `fail-open` event (limits then hold per process only). While the
- * connection is known to be down, operations fail at once rather than wait. The client reconnects on
- * its own and operations return to Redis as soon as it is back.
+ * fails the operation with an `unavailable` {@link LLMError} of provider `redis` — a budget over the
+ * store then refuses the call, so nothing reaches a provider — and `fail-open` runs it on a local
+ * `fallback` store and emits a `fail-open` event (limits then hold per process only, and what the
+ * fallback counted is not carried back to Redis). While the connection is known to be down, operations
+ * fail at once rather than wait. The client reconnects on its own and operations return to Redis as
+ * soon as it is back. A write that timed out may still reach Redis late (it is never resent): a budget
+ * reservation that did is over-counted until its window ends — the safe direction.
  *
  * ## Example
  * ```ts
