@@ -1,0 +1,391 @@
+/**
+ * `npm run bench` (`node --import tsx bench/run.ts [--quick]`): installs the peers into bench/ if needed,
+ * bundles the server and the clients, starts the loopback server in its own process, then runs every
+ * measurement in a fresh client process, interleaved run by run, and writes bench/results/.
+ *
+ * Full mode: 100,000-token streams (5 runs on OpenAI, 3 on the other protocols), time to first token,
+ * per-call setup, 1,000 and 10,000 concurrent streams, a 1,000,000-token stream, a CPU profile.
+ * `--quick`: the same on small sizes and single runs, for development (results go to `*-quick.*`).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, freemem, loadavg, release, totalmem, type as osType } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ChildConfig, ClientName, Mode } from './client.js';
+import { bundle } from './lib/build.js';
+import { expected, type Expected } from './lib/corpus.js';
+import { summarizeProfile } from './lib/profile.js';
+import { PROTOCOL_NAMES, type ProtocolName } from './lib/protocols.js';
+import { renderChart, renderTable, type ChildResult, type Results } from './lib/report.js';
+
+const BENCH = dirname(fileURLToPath(import.meta.url));
+const ROOT = dirname(BENCH);
+const BUILD = join(BENCH, '.build');
+const RESULTS = join(BENCH, 'results');
+const QUICK = process.argv.includes('--quick');
+
+interface Plan {
+  readonly throughput: { readonly tokens: number; readonly runs: { readonly [p in ProtocolName]: number } };
+  readonly ttft: {
+    readonly tokens: number;
+    readonly calls: number;
+    readonly runs: number;
+    readonly protocols: readonly ProtocolName[];
+  };
+  readonly concurrency: readonly { readonly streams: number; readonly clients: readonly ClientName[] }[];
+  readonly memory: { readonly tokens: number; readonly clients: readonly ClientName[] };
+  readonly microTimeMs: number;
+  readonly profileTokens: number;
+  readonly childTimeoutMs: number;
+  /** Warm-up calls (1,000 tokens) before each measurement. */
+  readonly warmCalls: number;
+  /** The warm-up answer before the memory measurement (so the heap has grown to its working size). */
+  readonly memoryWarmTokens: number;
+}
+
+const FULL: Plan = {
+  throughput: { tokens: 100_000, runs: { openai: 5, anthropic: 3, gemini: 3, ollama: 3 } },
+  ttft: { tokens: 1000, calls: 40, runs: 3, protocols: PROTOCOL_NAMES },
+  concurrency: [
+    {
+      streams: 1000,
+      clients: ['floor', 'rxllm-direct', 'rxllm-pipeline', 'sdk-loop', 'ai-sdk', 'langchain'],
+    },
+    { streams: 10_000, clients: ['floor', 'rxllm-pipeline'] },
+  ],
+  memory: {
+    tokens: 1_000_000,
+    clients: ['floor', 'rxllm-direct', 'rxllm-pipeline-nocache', 'rxllm-pipeline'],
+  },
+  microTimeMs: 400,
+  profileTokens: 100_000,
+  childTimeoutMs: 180_000,
+  warmCalls: 3,
+  memoryWarmTokens: 100_000,
+};
+
+const QUICK_PLAN: Plan = {
+  throughput: { tokens: 5000, runs: { openai: 1, anthropic: 1, gemini: 1, ollama: 1 } },
+  ttft: { tokens: 1000, calls: 10, runs: 1, protocols: ['openai'] },
+  concurrency: [{ streams: 100, clients: ['floor', 'rxllm-pipeline', 'ai-sdk', 'langchain'] }],
+  memory: { tokens: 50_000, clients: ['rxllm-direct', 'rxllm-pipeline-nocache'] },
+  microTimeMs: 50,
+  profileTokens: 10_000,
+  childTimeoutMs: 60_000,
+  warmCalls: 1,
+  memoryWarmTokens: 10_000,
+};
+
+const plan = QUICK ? QUICK_PLAN : FULL;
+
+/** The stacks measured per token, per protocol (peers speak the OpenAI protocol only). */
+function throughputClients(protocol: ProtocolName): ClientName[] {
+  const all: ClientName[] = [
+    'floor',
+    'rxllm-direct',
+    'rxllm-sdk',
+    'sdk-loop',
+    'rxllm-pipeline',
+    'rxllm-cache-hit',
+    'rxllm-fusion',
+  ];
+  return protocol === 'openai' ? [...all, 'ai-sdk', 'langchain'] : all;
+}
+
+const TTFT_CLIENTS: readonly ClientName[] = ['floor', 'rxllm-direct', 'rxllm-pipeline'];
+
+// ---------------------------------------------------------------------------------------------------
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+function ensurePeers(): void {
+  const lock = join(BENCH, 'package-lock.json');
+  const installed = join(BENCH, 'node_modules', '.package-lock.json');
+  if (existsSync(installed) && statSync(installed).mtimeMs >= statSync(lock).mtimeMs) return;
+  log('bench: installing the peers into bench/node_modules (npm ci)…');
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  const result = spawnSync(npm, ['ci', '--no-audit', '--no-fund', '--prefix', BENCH], { stdio: 'inherit' });
+  if (result.status !== 0) throw new Error('bench: npm ci in bench/ failed');
+}
+
+interface ServerHandle {
+  readonly url: string;
+  stop(): void;
+}
+
+function startServer(): Promise<ServerHandle> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(BUILD, 'server.mjs')], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (data: Buffer) => {
+      out += data.toString();
+      const match = /READY (\d+)/.exec(out);
+      if (match) {
+        resolve({
+          url: `http://127.0.0.1:${match[1]}`,
+          stop: () => {
+            if (child.exitCode === null) child.kill('SIGTERM');
+          },
+        });
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`bench: the server exited early (${code})`)));
+  });
+}
+
+function runChild(config: ChildConfig, nodeFlags: readonly string[] = []): Promise<ChildResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [...nodeFlags, join(BUILD, 'client.mjs'), JSON.stringify(config)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        LANGCHAIN_TRACING_V2: 'false',
+        LANGSMITH_TRACING: 'false',
+        NODE_ENV: 'production',
+      },
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), plan.childTimeoutMs);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      const line = out.split('\n').find((l) => l.startsWith('RESULT '));
+      if (line) {
+        resolve(JSON.parse(line.slice('RESULT '.length)) as ChildResult);
+        return;
+      }
+      resolve({
+        ok: false,
+        error:
+          signal === 'SIGKILL'
+            ? `timed out after ${plan.childTimeoutMs} ms`
+            : `exited ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`,
+      });
+    });
+  });
+}
+
+const expectations = new Map<number, Expected>();
+function expect(tokens: number): Expected {
+  let e = expectations.get(tokens);
+  if (!e) expectations.set(tokens, (e = expected(tokens)));
+  return e;
+}
+
+function config(
+  server: string,
+  mode: Mode,
+  client: ClientName,
+  protocol: ProtocolName,
+  tokens: number,
+  extra: Partial<ChildConfig> = {},
+): ChildConfig {
+  return {
+    mode,
+    client,
+    protocol,
+    server,
+    tokens,
+    expect: expect(tokens),
+    warm: { calls: plan.warmCalls, expect: expect(1000) },
+    ...extra,
+  };
+}
+
+function describe(result: ChildResult, show: (r: ChildResult) => string): string {
+  if (result.ok) return show(result);
+  return result.wrong ? `WRONG TEXT: ${result.error}` : `FAILED: ${result.error}`;
+}
+
+function versions(): Results['versions'] {
+  const version = (dir: string, name: string): string => {
+    try {
+      return (
+        JSON.parse(readFileSync(join(dir, 'node_modules', name, 'package.json'), 'utf8')) as {
+          version: string;
+        }
+      ).version;
+    } catch {
+      return 'missing';
+    }
+  };
+  const rxllm = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+  const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  }).stdout.trim();
+  return {
+    node: process.version,
+    rxllm: `${rxllm}${commit ? ` (${commit})` : ''}`,
+    rxjs: version(ROOT, 'rxjs'),
+    'eventsource-parser': version(ROOT, 'eventsource-parser'),
+    openai: version(ROOT, 'openai'),
+    '@anthropic-ai/sdk': version(ROOT, '@anthropic-ai/sdk'),
+    '@google/generative-ai': version(ROOT, '@google/generative-ai'),
+    ollama: version(ROOT, 'ollama'),
+    ai: version(BENCH, 'ai'),
+    '@ai-sdk/openai': version(BENCH, '@ai-sdk/openai'),
+    '@langchain/openai': version(BENCH, '@langchain/openai'),
+    '@langchain/core': version(BENCH, '@langchain/core'),
+    tinybench: version(BENCH, 'tinybench'),
+  };
+}
+
+function machine(): Results['machine'] {
+  const cpu = cpus();
+  return {
+    cpu: `${cpu[0]?.model ?? 'unknown'} × ${cpu.length}`,
+    memoryGB: Math.round(totalmem() / 1024 ** 3),
+    freeMemoryGB: Math.round(freemem() / 1024 ** 3),
+    os: `${osType()} ${release()}`,
+    loadAverageAtStart: loadavg().map((l) => Math.round(l * 100) / 100),
+  };
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  ensurePeers();
+  rmSync(BUILD, { recursive: true, force: true });
+  await bundle(ROOT, BUILD);
+  mkdirSync(RESULTS, { recursive: true });
+  const server = await startServer();
+  const results: Results = {
+    mode: QUICK ? 'quick' : 'full',
+    date: new Date().toISOString(),
+    machine: machine(),
+    versions: versions(),
+    plan,
+    throughput: [],
+    ttft: [],
+    concurrency: [],
+    memory: [],
+    micro: [],
+    profile: undefined,
+    durationS: 0,
+  };
+  try {
+    // 1. µs per token: interleaved runs, each client in a fresh process; the order rotates every run.
+    const maxRuns = Math.max(...Object.values(plan.throughput.runs));
+    const jobs = PROTOCOL_NAMES.flatMap((protocol) =>
+      throughputClients(protocol).map((client) => ({ protocol, client })),
+    );
+    for (let run = 0; run < maxRuns; run++) {
+      const active = jobs.filter((j) => run < plan.throughput.runs[j.protocol]);
+      const shift = (run * 3) % active.length;
+      const order = [...active.slice(shift), ...active.slice(0, shift)];
+      for (const { protocol, client } of order) {
+        const result = await runChild(
+          config(server.url, 'throughput', client, protocol, plan.throughput.tokens),
+        );
+        results.throughput.push({ protocol, client, run, result });
+        log(
+          `throughput run ${run + 1}/${plan.throughput.runs[protocol]} ${protocol} ${client}: ${describe(result, (r) => `${(r['usPerToken'] as number).toFixed(2)} µs/token (cpu ${(r['cpuUsPerToken'] as number).toFixed(2)})`)}`,
+        );
+      }
+    }
+
+    // 2. Time to first token on 1,000-token streams.
+    for (let run = 0; run < plan.ttft.runs; run++) {
+      for (const protocol of plan.ttft.protocols) {
+        for (const client of TTFT_CLIENTS) {
+          const result = await runChild(
+            config(server.url, 'ttft', client, protocol, plan.ttft.tokens, {
+              calls: plan.ttft.calls,
+              warm: { calls: plan.warmCalls * 3, expect: expect(plan.ttft.tokens) },
+            }),
+          );
+          results.ttft.push({ protocol, client, run, result });
+          log(
+            `ttft run ${run + 1} ${protocol} ${client}: ${describe(result, (r) => `${(r['ttftMs'] as number).toFixed(3)} ms`)}`,
+          );
+        }
+      }
+    }
+
+    // 3. Per-call setup (tinybench, in-memory responses).
+    {
+      const result = await runChild(
+        config(server.url, 'micro', 'floor', 'openai', 3, { microTimeMs: plan.microTimeMs }),
+      );
+      results.micro = result.ok ? (result['rows'] as Results['micro']) : [];
+      log(`micro: ${describe(result, () => `${results.micro.length} rows`)}`);
+    }
+
+    // 4. Concurrent streams of 200 tokens.
+    for (const level of plan.concurrency) {
+      for (const client of level.clients) {
+        const result = await runChild(
+          config(server.url, 'concurrency', client, 'openai', 200, {
+            concurrency: level.streams,
+            warm: { calls: plan.warmCalls, expect: expect(200) },
+          }),
+        );
+        results.concurrency.push({ streams: level.streams, client, protocol: 'openai', result });
+        log(
+          `concurrency ${level.streams} ${client}: ${describe(result, (r) => `${((r['wallMs'] as number) / 1000).toFixed(2)} s wall, ${((r['cpuMs'] as number) / 1000).toFixed(2)} s cpu, ${(r['peakRssMB'] as number).toFixed(0)} MB peak`)}`,
+        );
+      }
+    }
+
+    // 5. Memory over one long stream consumed without collecting.
+    for (const client of plan.memory.clients) {
+      const result = await runChild(
+        config(server.url, 'memory', client, 'openai', plan.memory.tokens, {
+          warm: { calls: 1, expect: expect(plan.memoryWarmTokens) },
+        }),
+        ['--expose-gc'],
+      );
+      results.memory.push({ client, protocol: 'openai', tokens: plan.memory.tokens, result });
+      log(
+        `memory ${client}: ${describe(result, (r) => `+${(r['peakGrowthMB'] as number).toFixed(1)} MB peak, +${(r['endGrowthMB'] as number).toFixed(1)} MB after GC`)}`,
+      );
+    }
+
+    // 6. A CPU profile of the full pipeline's hot path.
+    {
+      const dir = join(BUILD, 'profile');
+      rmSync(dir, { recursive: true, force: true });
+      const result = await runChild(
+        config(server.url, 'throughput', 'rxllm-pipeline', 'openai', plan.profileTokens),
+        ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=200'],
+      );
+      const file = existsSync(dir) ? readdirSync(dir).find((f) => f.endsWith('.cpuprofile')) : undefined;
+      if (result.ok && file) {
+        results.profile = summarizeProfile(join(dir, file), BUILD, ROOT);
+        log(`profile: ${results.profile.samples} samples`);
+      } else {
+        log(`profile: ${describe(result, () => 'no profile written')}`);
+      }
+    }
+  } finally {
+    server.stop();
+  }
+
+  results.durationS = Math.round((Date.now() - started) / 100) / 10;
+  results.machine.loadAverageAtEnd = loadavg().map((l) => Math.round(l * 100) / 100);
+  const suffix = QUICK ? '-quick' : '';
+  writeFileSync(join(RESULTS, `latest${suffix}.json`), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(join(RESULTS, `table${suffix}.md`), renderTable(results));
+  writeFileSync(join(RESULTS, `chart${suffix}.svg`), renderChart(results));
+  if (results.profile) writeFileSync(join(RESULTS, `profile${suffix}.md`), results.profile.markdown);
+  log(`bench: done in ${results.durationS} s → bench/results/{latest,table,chart,profile}${suffix}.*`);
+  const wrong = [...results.throughput, ...results.ttft, ...results.concurrency, ...results.memory].filter(
+    (r) => !r.result.ok,
+  );
+  if (wrong.length > 0) {
+    log(`bench: ${wrong.length} measurement(s) failed or assembled a wrong text (see the table)`);
+    process.exitCode = 1;
+  }
+}
+
+main().catch((error: unknown) => {
+  log(error instanceof Error ? (error.stack ?? error.message) : String(error));
+  process.exitCode = 1;
+});
