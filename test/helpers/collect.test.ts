@@ -44,7 +44,7 @@ describe('collect', () => {
 
   it('clears on reset and records failures', async () => {
     const error = new LLMError('network', 'reset');
-    const stream = of<TokenEvent>(
+    const stream = of<TokenEvent[]>(
       { type: 'start', provider: 'a', model: 'x' },
       { type: 'text', text: 'partial' },
       { type: 'reset', from: { provider: 'a', model: 'x' }, error },
