@@ -92,6 +92,32 @@ export type {
 } from './providers/custom.js';
 export { customModel, sseSource } from './providers/custom.js';
 
+// Operators: rate limiting
+export { rateLimit } from './operators/rateLimit.js';
+export type {
+  RateLimitConfig,
+  RateLimitCost,
+  RateLimiter,
+  RateLimiterState,
+  RateLimitKey,
+  RateLimitLaneState,
+  RatePermit,
+} from './operators/rateLimiter.js';
+export { createRateLimiter } from './operators/rateLimiter.js';
+export type { RoughTokenEstimateOptions } from './operators/rateLimitEstimate.js';
+export { roughTokenEstimate } from './operators/rateLimitEstimate.js';
+
+// Operators: health
+export type {
+  HealthMonitor,
+  HealthMonitorConfig,
+  HealthPredicate,
+  HealthSnapshot,
+} from './operators/health.js';
+export { createHealthMonitor, withHealth } from './operators/health.js';
+export type { HealthOutcome, HealthStatus, ModelHealth, ProbeResult } from './operators/healthState.js';
+export type { HealthProbe } from './operators/healthProbe.js';
+
 // Operators: cache
 export type { CacheOptions, CacheStats, ResponseCache } from './operators/cache.js';
 export { cache, createCache } from './operators/cache.js';
