@@ -5,7 +5,7 @@ import { withLedger } from '../../src/ledger/withLedger.js';
 import { createBudget } from '../../src/operators/budget.js';
 import type { StateStore } from '../../src/state/store.js';
 import { memoryStore } from '../../src/state/memoryStore.js';
-import { scriptedModel } from '../../src/testing/scriptedModel.js';
+import { type Script, scriptedModel } from '../../src/testing/scriptedModel.js';
 import { A, advance, chunks, clock, hi, wordEstimator } from '../budget/support.js';
 import { drain } from '../routing/support.js';
 
@@ -49,7 +49,7 @@ describe('ledger', () => {
     );
     ledger.record(entry({ at: BASE + DAY + 5000, model: 'gpt-4o', cost: 0.1, outcome: 'budget' }));
 
-    const byProvider = ledger.costBy('provider') as ReturnType<typeof ledger.costBy> & unknown[];
+    const byProvider = ledger.costBy('provider') as Awaited<ReturnType<typeof ledger.costBy>>;
     expect(byProvider.map((g) => [g.key, g.calls, g.cost])).toEqual([
       ['openai', 4, 0.131],
       ['anthropic', 1, 0.05],
@@ -149,7 +149,7 @@ describe('withLedger()', () => {
 
   it('records failures, abandoned calls (usage estimated from the streamed text) and budget stops', () => {
     const { vts, scheduler, ledger } = setup();
-    const model = (script: Parameters<typeof scriptedModel>[0]['scripts']) =>
+    const model = (script: readonly Script[]) =>
       scriptedModel({ provider: 'sim', model: 'a', pricing: A.pricing, scheduler: vts, scripts: script });
     drain(
       model([{ fail: 'rate_limit' }])
