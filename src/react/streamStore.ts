@@ -10,7 +10,14 @@ import {
   type TokenStreamStateOptions,
 } from './tokenStreamState.js';
 
-/** Options of {@link createStreamStore}. */
+/**
+ * Options of {@link createStreamStore}: where prices for the running cost estimate come from.
+ *
+ * ## Example
+ * ```ts
+ * createStreamStore(stream, { catalog: createCatalog([myModelSpec]) });
+ * ```
+ */
 export type StreamStoreOptions = TokenStreamStateOptions;
 
 /**

@@ -19,6 +19,11 @@ import {
  * - `done`: the stream completed.
  * - `error`: the stream failed; `error` says why.
  * - `stopped`: the stream was stopped (by `stop()`, or because nobody watched it any longer) before it ended.
+ *
+ * ## Example
+ * ```ts
+ * const busy = (status: StreamStatus) => status === 'streaming';
+ * ```
  */
 export type StreamStatus = 'idle' | 'streaming' | 'done' | 'error' | 'stopped';
 
@@ -69,7 +74,14 @@ export interface TokenStreamState {
   readonly error?: LLMError;
 }
 
-/** The snapshot of no stream. */
+/**
+ * The snapshot of no stream: status `idle`, no text, no cost.
+ *
+ * ## Example
+ * ```ts
+ * createStreamStore(null).getSnapshot() === IDLE_STATE; // true
+ * ```
+ */
 export const IDLE_STATE: TokenStreamState = Object.freeze({
   status: 'idle',
   text: '',
@@ -85,6 +97,12 @@ export const IDLE_STATE: TokenStreamState = Object.freeze({
 /**
  * The running state behind a snapshot: the snapshot plus what the cost estimate needs.
  * A value; {@link reduceTokenStream} returns a new one for every event.
+ *
+ * ## Example
+ * ```ts
+ * const progress: TokenStreamProgress = reduceTokenStream(initialProgress(), { type: 'text', text: 'Hi' });
+ * progress.view.text; // 'Hi'
+ * ```
  */
 export interface TokenStreamProgress {
   readonly view: TokenStreamState;
@@ -94,7 +112,14 @@ export interface TokenStreamProgress {
   readonly voidedCost: number;
 }
 
-/** Options of the reducer and of the stores built on it. */
+/**
+ * Options of the reducer and of the stores built on it.
+ *
+ * ## Example
+ * ```ts
+ * const options: TokenStreamStateOptions = { catalog: createCatalog([myModelSpec]) };
+ * ```
+ */
 export interface TokenStreamStateOptions {
   /** Where prices for the running estimate are looked up. Default `defaultCatalog`. */
   readonly catalog?: Catalog;

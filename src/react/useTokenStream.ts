@@ -4,10 +4,25 @@ import type { TokenEvent } from '../core/events.js';
 import { createStreamStore, type StreamStoreOptions } from './streamStore.js';
 import type { TokenStreamState } from './tokenStreamState.js';
 
-/** Options of {@link useTokenStream}. */
+/**
+ * Options of {@link useTokenStream}: where prices for the running cost estimate come from.
+ *
+ * ## Example
+ * ```ts
+ * const catalog = createCatalog([myModelSpec]); // module scope: a stable identity
+ * useTokenStream(stream, { catalog });
+ * ```
+ */
 export type UseTokenStreamOptions = StreamStoreOptions;
 
-/** What {@link useTokenStream} returns: the current snapshot and a way to stop the stream. */
+/**
+ * What {@link useTokenStream} returns: the current snapshot and a way to stop the stream.
+ *
+ * ## Example
+ * ```tsx
+ * const { text, status, stop }: TokenStreamView = useTokenStream(stream);
+ * ```
+ */
 export interface TokenStreamView extends TokenStreamState {
   /** Unsubscribes from the stream (aborting the call upstream); `status` becomes `stopped`. Stable per stream. */
   readonly stop: () => void;
