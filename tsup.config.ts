@@ -9,5 +9,5 @@ export default defineConfig({
   target: 'node20',
   treeshake: true,
   // Vendor SDKs are optional peers: adapters load them lazily, never bundle them.
-  external: ['rxjs', 'openai', '@anthropic-ai/sdk', '@google/generative-ai', 'ollama', 'eventsource-parser'],
+  external: ['rxjs', 'openai', '@anthropic-ai/sdk', '@google/generative-ai', 'ollama', 'ioredis', 'eventsource-parser'],
 });

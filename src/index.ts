@@ -161,6 +161,15 @@ export type {
 export type { MemoryStoreOptions } from './state/memoryStore.js';
 export { memoryStore } from './state/memoryStore.js';
 export { fromMaybePromise } from './state/maybePromise.js';
+export type {
+  RedisClientLike,
+  RedisFaultMode,
+  RedisStateStore,
+  RedisStoreEvent,
+  RedisStoreOperation,
+  RedisStoreOptions,
+} from './state/redisStore.js';
+export { redisStore } from './state/redisStore.js';
 
 // Helpers
 export type { Completion, Timings } from './helpers/collect.js';
