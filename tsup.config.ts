@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', testing: 'src/testing.ts' },
+  entry: { index: 'src/index.ts', testing: 'src/testing.ts', react: 'src/react.ts' },
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,
@@ -9,5 +9,14 @@ export default defineConfig({
   target: 'node20',
   treeshake: true,
   // Vendor SDKs are optional peers: adapters load them lazily, never bundle them.
-  external: ['rxjs', 'openai', '@anthropic-ai/sdk', '@google/generative-ai', 'ollama', 'ioredis', 'eventsource-parser'],
+  external: [
+    'rxjs',
+    'openai',
+    '@anthropic-ai/sdk',
+    '@google/generative-ai',
+    'ollama',
+    'ioredis',
+    'react',
+    'eventsource-parser',
+  ],
 });
