@@ -1,0 +1,250 @@
+import { z } from 'zod';
+
+/**
+ * The schema of an rxllm configuration file (zod 4). Every object is strict, so a misspelt key is an
+ * error rather than a silently ignored setting. A number may also be written as a numeric string, so
+ * `maxAttempts: ${RETRIES}` works after interpolation. Sections that can be switched off accept `false`.
+ * Defaults are applied by `buildPipeline` and documented on each field.
+ */
+
+/** A number, or a string holding one (the result of `${VAR}` interpolation). */
+const num = () =>
+  z.preprocess(
+    (v) => (typeof v === 'string' && /^\s*-?\d+(\.\d+)?([eE][-+]?\d+)?\s*$/.test(v) ? Number(v) : v),
+    z.number(),
+  );
+const nonNegative = () => num().pipe(z.number().nonnegative());
+const positive = () => num().pipe(z.number().positive());
+const count = (min = 0) => num().pipe(z.number().int().min(min));
+const fraction = () => num().pipe(z.number().min(0).max(1));
+const flag = () => z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
+
+/** `false` → `{ enabled: false }`, `true` → `{}`: a section that can be switched off. */
+const section = <T extends z.ZodRawShape>(shape: T) =>
+  z.preprocess(
+    (v) => (v === false || v === 'false' ? { enabled: false } : v === true || v === 'true' ? {} : v),
+    z.strictObject({ enabled: flag().optional(), ...shape }),
+  );
+
+/** Where a key comes from: the key itself (usually `${ENV}`), `{ env: NAME }`, or `{ credential: NAME }`. */
+export const credentialSourceSchema = z.union(
+  [
+    z.string().min(1, 'is empty'),
+    z.strictObject({ env: z.string().min(1) }),
+    z.strictObject({ credential: z.string().min(1) }),
+  ],
+  { error: 'expected a key string, { env: NAME } or { credential: NAME }' },
+);
+
+/** First-token, idle and total limits in ms (each off unless set). */
+export const timeoutSchema = z.strictObject({
+  firstTokenMs: positive().optional(),
+  idleMs: positive().optional(),
+  totalMs: positive().optional(),
+});
+
+/** Token-bucket limits (see `RateLimitConfig`). */
+export const rateLimitSchema = section({
+  requestsPerMinute: positive().optional(),
+  tokensPerMinute: positive().optional(),
+  burst: z.strictObject({ requests: positive().optional(), tokens: positive().optional() }).optional(),
+  /** Calls allowed to wait; beyond it `queue_full`. */
+  maxQueue: count().optional(),
+  maxWaitMs: nonNegative().optional(),
+  /** Buckets per provider (default) or per provider and model. */
+  key: z.enum(['provider', 'model']).optional(),
+});
+
+/** The vendors a provider entry can name. */
+export const PROVIDER_TYPES = ['openai', 'anthropic', 'gemini', 'ollama', 'openai-compatible'] as const;
+
+/** One provider: a vendor, a model, its key and where it sits in routing. */
+export const providerSchema = z.strictObject({
+  /** The provider's name in events, metrics, budgets and routing. Default: `type` (must be unique). */
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/, 'may hold letters, digits, ".", "_" and "-" only')
+    .optional(),
+  type: z.enum(PROVIDER_TYPES),
+  model: z.string().min(1, 'is empty'),
+  /** Default: the vendor's environment variable (`OPENAI_API_KEY`, `ANTHROPIC_API_KEY`, `GEMINI_API_KEY`). */
+  apiKey: credentialSourceSchema.optional(),
+  baseURL: z.url({ error: 'must be an absolute URL' }).optional(),
+  headers: z.record(z.string(), z.string()).optional(),
+  transport: z.enum(['direct', 'sdk']).optional(),
+  /** Order for the `priority` strategy and for fallback: lower first. Default: the entry's position. */
+  priority: num().pipe(z.number().int()).optional(),
+  /** Share for the `weighted-random` strategy. Default 1; 0 only as a last resort. */
+  weight: nonNegative().optional(),
+  /** USD per million tokens; default: the catalog's price for the vendor and model. */
+  pricing: z
+    .strictObject({ input: nonNegative(), output: nonNegative(), cachedInput: nonNegative().optional() })
+    .optional(),
+  /** Quality score 0..1 for routing; default: the catalog's. */
+  quality: fraction().optional(),
+  timeout: timeoutSchema.optional(),
+  rateLimit: rateLimitSchema.optional(),
+  /** Leave the entry out of the pool without deleting it. Default true. */
+  enabled: flag().optional(),
+});
+
+/** The built-in routing strategies. */
+export const STRATEGIES = [
+  'priority',
+  'cost',
+  'quality',
+  'performance',
+  'balanced',
+  'weighted-random',
+  'round-robin',
+  'least-busy',
+  'capability',
+] as const;
+
+const limitsSchema = z.strictObject({
+  day: nonNegative().optional(),
+  week: nonNegative().optional(),
+  month: nonNegative().optional(),
+});
+
+/** The whole configuration file. */
+export const configSchema = z
+  .strictObject({
+    /** Schema version. Default 1. */
+    version: z.literal(1).optional(),
+    providers: z.array(providerSchema).min(1, 'needs at least one provider'),
+    routing: z
+      .strictObject({
+        /** Default `priority` (by `priority`, then file order). */
+        strategy: z.enum(STRATEGIES).optional(),
+        /** Walk the ranked providers on failure. Default on, `onMidStream: error`. */
+        fallback: section({ onMidStream: z.enum(['error', 'restart', 'continue']).optional() }).optional(),
+        /** Race the next provider after `delayMs` without an answer (instead of waiting for a failure). */
+        hedge: z.strictObject({ delayMs: positive(), maxAttempts: count(2).optional() }).optional(),
+        /** Seed of weighted-random routing (reproducible runs). */
+        seed: count().optional(),
+      })
+      .optional(),
+    /** Per provider, before the first token only. Default on, 3 attempts, exponential backoff. */
+    retry: section({
+      maxAttempts: count(1).optional(),
+      initialDelayMs: nonNegative().optional(),
+      maxDelayMs: nonNegative().optional(),
+      jitter: z.enum(['none', 'full', 'equal', 'decorrelated']).optional(),
+      maxRetryAfterMs: nonNegative().optional(),
+    }).optional(),
+    /** Per provider and model. Default on: 5 consecutive failures open the circuit for 30 s. */
+    circuitBreaker: section({
+      consecutiveFailures: count(1).optional(),
+      failureRate: fraction().optional(),
+      minimumCalls: count(1).optional(),
+      windowMs: positive().optional(),
+      openMs: positive().optional(),
+      maxOpenMs: positive().optional(),
+      halfOpenProbes: count(1).optional(),
+      successesToClose: count(1).optional(),
+    }).optional(),
+    /** Shared by every provider (a provider's own `rateLimit` adds to it). Default off. */
+    rateLimit: rateLimitSchema.optional(),
+    /** Spending limits in USD. Default: none. */
+    budget: section({
+      perRequest: nonNegative().optional(),
+      limits: limitsSchema.optional(),
+      /** Limits of one provider, by provider name. */
+      providers: z.record(z.string(), limitsSchema).optional(),
+      /** Fractions of a limit that raise an alert. Default `[0.5, 0.8, 1]`. */
+      thresholds: z.array(num().pipe(z.number().gt(0).max(1))).optional(),
+      timeZone: z.string().optional(),
+      onShortfall: z.enum(['cap', 'reject']).optional(),
+    }).optional(),
+    /** Response cache for deterministic requests (temperature 0). Default off. */
+    cache: section({
+      ttlMs: positive().optional(),
+      maxEntries: count(1).optional(),
+      maxBytes: count(1).optional(),
+    }).optional(),
+    /** Limits for every provider (a provider's own `timeout` wins). */
+    timeout: timeoutSchema.optional(),
+    /** Passive health from traffic; active probes only with `probe: true` (probes are billed calls). */
+    health: section({
+      probe: flag().optional(),
+      intervalMs: positive().optional(),
+      probeTimeoutMs: positive().optional(),
+      unhealthyAfter: count(1).optional(),
+      recoverAfter: count(1).optional(),
+      errorRateThreshold: fraction().optional(),
+    }).optional(),
+    /** An encrypted credential file for `{ credential: NAME }` keys. */
+    credentials: z
+      .strictObject({
+        file: z.string().min(1),
+        /** Environment variable holding the password. Default `RXLLM_CREDENTIALS_PASSWORD`. */
+        passwordEnv: z.string().min(1).optional(),
+      })
+      .optional(),
+    observability: z
+      .strictObject({
+        /** OpenTelemetry spans and metrics through `@opentelemetry/api`. Default off. */
+        otel: flag().optional(),
+        /** Also emit the deprecated `gen_ai.system` attribute. Default false. */
+        legacySystemAttribute: flag().optional(),
+      })
+      .optional(),
+    /** Settings of the example gateway (ignored by `buildPipeline`). */
+    server: z
+      .strictObject({
+        host: z.string().optional(),
+        port: count().pipe(z.number().max(65535)).optional(),
+        maxBodyBytes: count(1).optional(),
+      })
+      .optional(),
+  })
+  .superRefine((config, ctx) => {
+    const names = new Map<string, number>();
+    config.providers.forEach((p, i) => {
+      const name = p.name ?? p.type;
+      const first = names.get(name);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['providers', i, 'name'],
+          message: `duplicate provider name "${name}" (also providers[${first}]); give each entry a unique name`,
+        });
+      } else names.set(name, i);
+      if (p.type === 'openai-compatible' && p.baseURL === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['providers', i, 'baseURL'],
+          message: 'required for openai-compatible',
+        });
+      }
+      if (typeof p.apiKey === 'object' && 'credential' in p.apiKey && !config.credentials) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['providers', i, 'apiKey'],
+          message: `{ credential: ${p.apiKey.credential} } needs a "credentials" section naming the file`,
+        });
+      }
+    });
+    for (const key of Object.keys(config.budget?.providers ?? {})) {
+      if (!names.has(key)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['budget', 'providers', key],
+          message: `no provider named "${key}" (known: ${[...names.keys()].join(', ')})`,
+        });
+      }
+    }
+    if (config.routing?.hedge && config.routing.fallback?.enabled === false) {
+      ctx.addIssue({ code: 'custom', path: ['routing', 'hedge'], message: 'hedging needs fallback enabled' });
+    }
+  });
+
+/** A validated configuration (what {@link configSchema} outputs). */
+export type RxllmConfig = z.output<typeof configSchema>;
+/** A configuration as written (numbers may still be strings, sections may be `false`). */
+export type RxllmConfigInput = z.input<typeof configSchema>;
+/** One validated provider entry. */
+export type ProviderConfig = z.output<typeof providerSchema>;
+/** A validated key source. */
+export type CredentialSourceConfig = z.output<typeof credentialSourceSchema>;
