@@ -38,8 +38,6 @@ export class Attempt {
   private done = false;
   private source: ModelRef | undefined;
   private _committed = false;
-  private _text = '';
-  private _textOnly = true;
 
   constructor(
     private readonly stream: () => Observable<TokenEvent>,
@@ -55,16 +53,6 @@ export class Attempt {
   /** True once the first content (or the finish) of this attempt reached the subscriber. */
   get committed(): boolean {
     return this._committed;
-  }
-
-  /** The text of this attempt passed on so far. */
-  get text(): string {
-    return this._text;
-  }
-
-  /** True while everything passed on is `text` (no reasoning, no tool-call pieces). */
-  get textOnly(): boolean {
-    return this._textOnly;
   }
 
   /** True once the attempt ended: completed, failed or unsubscribed. */
@@ -118,21 +106,7 @@ export class Attempt {
         if (this.done) return;
       }
     }
-    switch (event.type) {
-      case 'text':
-        this._text += event.text;
-        break;
-      case 'reasoning':
-      case 'tool-call-delta':
-      case 'tool-call':
-        this._textOnly = false;
-        break;
-      case 'finish':
-        this.finished = true;
-        break;
-      default:
-        break;
-    }
+    if (event.type === 'finish') this.finished = true;
     this.handlers.next(event, this);
   }
 
