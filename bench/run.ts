@@ -46,7 +46,7 @@ interface Plan {
 
 const FULL: Plan = {
   throughput: { tokens: 100_000, runs: { openai: 5, anthropic: 3, gemini: 3, ollama: 3 } },
-  ttft: { tokens: 1000, calls: 40, runs: 3, protocols: PROTOCOL_NAMES },
+  ttft: { tokens: 1000, calls: 30, runs: 3, protocols: PROTOCOL_NAMES },
   concurrency: [
     {
       streams: 1000,
@@ -93,7 +93,10 @@ function throughputClients(protocol: ProtocolName): ClientName[] {
   return protocol === 'openai' ? [...all, 'ai-sdk', 'langchain'] : all;
 }
 
-const TTFT_CLIENTS: readonly ClientName[] = ['floor', 'rxllm-direct', 'rxllm-pipeline'];
+/** Time to first token: the floor and the pipeline on every protocol, the bare adapter on OpenAI. */
+function ttftClients(protocol: ProtocolName): ClientName[] {
+  return protocol === 'openai' ? ['floor', 'rxllm-direct', 'rxllm-pipeline'] : ['floor', 'rxllm-pipeline'];
+}
 
 // ---------------------------------------------------------------------------------------------------
 
@@ -269,7 +272,14 @@ async function main(): Promise<void> {
     micro: [],
     profile: undefined,
     durationS: 0,
+    phases: {},
   };
+  let phaseStart = Date.now();
+  const phaseDone = (name: string): void => {
+    results.phases[name] = Math.round((Date.now() - phaseStart) / 100) / 10;
+    phaseStart = Date.now();
+  };
+  phaseDone('install + bundle + server');
   try {
     // 1. µs per token: interleaved runs, each client in a fresh process; the order rotates every run.
     const maxRuns = Math.max(...Object.values(plan.throughput.runs));
@@ -291,10 +301,12 @@ async function main(): Promise<void> {
       }
     }
 
+    phaseDone('µs per token');
+
     // 2. Time to first token on 1,000-token streams.
     for (let run = 0; run < plan.ttft.runs; run++) {
       for (const protocol of plan.ttft.protocols) {
-        for (const client of TTFT_CLIENTS) {
+        for (const client of ttftClients(protocol)) {
           const result = await runChild(
             config(server.url, 'ttft', client, protocol, plan.ttft.tokens, {
               calls: plan.ttft.calls,
@@ -309,6 +321,8 @@ async function main(): Promise<void> {
       }
     }
 
+    phaseDone('time to first token');
+
     // 3. Per-call setup (tinybench, in-memory responses).
     {
       const result = await runChild(
@@ -317,6 +331,8 @@ async function main(): Promise<void> {
       results.micro = result.ok ? (result['rows'] as Results['micro']) : [];
       log(`micro: ${describe(result, () => `${results.micro.length} rows`)}`);
     }
+
+    phaseDone('per-call setup');
 
     // 4. Concurrent streams of 200 tokens.
     for (const level of plan.concurrency) {
@@ -334,6 +350,8 @@ async function main(): Promise<void> {
       }
     }
 
+    phaseDone('concurrency');
+
     // 5. Memory over one long stream consumed without collecting.
     for (const client of plan.memory.clients) {
       const result = await runChild(
@@ -347,6 +365,8 @@ async function main(): Promise<void> {
         `memory ${client}: ${describe(result, (r) => `+${(r['peakGrowthMB'] as number).toFixed(1)} MB peak, +${(r['endGrowthMB'] as number).toFixed(1)} MB after GC`)}`,
       );
     }
+
+    phaseDone('memory');
 
     // 6. A CPU profile of the full pipeline's hot path.
     {
@@ -364,6 +384,7 @@ async function main(): Promise<void> {
         log(`profile: ${describe(result, () => 'no profile written')}`);
       }
     }
+    phaseDone('profile');
   } finally {
     server.stop();
   }

@@ -20,6 +20,7 @@ import { gemini } from '../../src/providers/gemini/index.js';
 import { ollama } from '../../src/providers/ollama/index.js';
 import { openai } from '../../src/providers/openai/index.js';
 import type { Transport } from '../../src/providers/shared/options.js';
+import { createMetrics, withMetrics } from '../../src/observability/metrics.js';
 import { createRouter } from '../../src/routing/route.js';
 import { FALLBACK_MODEL, PROTOCOL_MODEL, type ProtocolName } from '../lib/protocols.js';
 import {
@@ -30,7 +31,6 @@ import {
   type ClientFactory,
   type OnText,
 } from '../lib/types.js';
-import { metricsPolicy, PIPELINE_PARTS } from './metrics.js';
 
 /** One provider model on `protocol`, against the server root `base`. */
 export function provider(
@@ -101,7 +101,8 @@ export const rxllmSdk: ClientFactory = bare('sdk');
 /**
  * The full pipeline, nested as the library documents it: per provider `rateLimit` → `withCircuitBreaker`
  * → `withRetry`; over the pool (primary and a never-needed fallback on the same protocol) `route` →
- * `withFallback` → `budget` → metrics → `cache` (outermost, so a hit skips everything).
+ * `withFallback` → `budget` → `cache` (a hit skips everything inside) → `withMetrics` (outermost: one
+ * record per client request, hits included).
  */
 export function pipelineFactory(
   context: ClientContext,
@@ -112,6 +113,7 @@ export function pipelineFactory(
   const spend = createBudget({ limits: { day: 1_000_000 } });
   const router = createRouter({ budget: spend });
   const responses = createCache({ maxEntries: 2000, maxBytes: 512 * 1024 * 1024 });
+  const metrics = createMetrics();
   const { protocol } = context;
   return perBase((base) => {
     const pool = [PROTOCOL_MODEL[protocol], FALLBACK_MODEL[protocol]].map((name) =>
@@ -125,13 +127,11 @@ export function pipelineFactory(
       router.route(),
       withFallback(),
       spend.policy(),
-      metricsPolicy(),
       options.cache === false ? identity : responses.policy(),
+      withMetrics(metrics),
     )(pool);
   });
 }
-
-export { PIPELINE_PARTS };
 
 /** The full pipeline; every call misses the cache (a distinct prompt) and is recorded into it. */
 export const rxllmPipeline: ClientFactory = async (context) => {
