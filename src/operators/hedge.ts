@@ -67,6 +67,10 @@ export function hedge(options: HedgeOptions): ModelPolicy {
             subscriber.error(toLLMError(error));
             return;
           }
+          // A model that lists no candidate (a router whose constraints rule out every model) knows best
+          // why: its own stream says so.
+          if (pool.length === 0 && options.candidates === undefined)
+            return model.stream(request).subscribe(subscriber);
           const limit = Math.min(pool.length, Math.floor(options.maxAttempts ?? pool.length));
           const running = new Set<Attempt>();
           const causes: LLMError[] = [];

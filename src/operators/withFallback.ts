@@ -131,6 +131,10 @@ export function withFallback(options: FallbackOptions = {}): ModelPolicy {
             subscriber.error(toLLMError(error));
             return;
           }
+          // A model that lists no candidate (a router whose constraints rule out every model) knows best
+          // why: its own stream says so.
+          if (pool.length === 0 && options.candidates === undefined)
+            return model.stream(request).subscribe(subscriber);
           const causes: LLMError[] = [];
           let current: Attempt | undefined;
           /** Content the subscriber holds (since the last reset). */

@@ -44,6 +44,20 @@ describe('hedge (marbles)', () => {
     });
   });
 
+  it('a model that lists no candidate answers with its own stream', () => {
+    const scheduler = testScheduler();
+    scheduler.run(({ expectObservable }) => {
+      const { A } = setup(scheduler, { text: ['x'] });
+      const lonely = defineModel({
+        provider: 'A',
+        model: 'a',
+        candidates: () => [],
+        stream: (r) => A.stream(r),
+      });
+      expectObservable(lonely.pipe(hedge({ delayMs: 5, scheduler })).stream(request)).toBe('(axuf|)', v);
+    });
+  });
+
   it('one: a candidate that answers within the delay is never hedged', () => {
     const scheduler = testScheduler();
     scheduler.run(({ expectObservable, flush }) => {

@@ -1,4 +1,4 @@
-import { map, of, type SchedulerLike, take } from 'rxjs';
+import { map, of, type SchedulerLike, take, throwError } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { createCatalog, type ModelSpec } from '../../src/core/catalog.js';
 import { LLMError } from '../../src/core/errors.js';
@@ -60,6 +60,19 @@ describe('withFallback (marbles)', () => {
       const { A } = trio({});
       const model = A.pipe(withFallback({ candidates: () => [] }));
       expectObservable(model.stream(request)).toBe('#', undefined, errorOf('all_failed', { causes: [] }));
+    });
+  });
+
+  it('a model that lists no candidate answers with its own stream (a router says why nothing is eligible)', () => {
+    testScheduler().run(({ expectObservable }) => {
+      const nothing = new LLMError('budget', 'no model fits the budget', { retryable: false });
+      const router = defineModel({
+        provider: 'route',
+        model: 'cost',
+        candidates: () => [],
+        stream: () => throwError(() => nothing),
+      });
+      expectObservable(router.pipe(withFallback()).stream(request)).toBe('#', undefined, nothing);
     });
   });
 

@@ -5,6 +5,8 @@ import type { ChatRequest } from '../../core/request.js';
  * Where a policy that walks several models (fallback, hedging) gets them:
  *
  * - omitted: the piped model's own `candidates(request)` (a provider lists itself, `route()` its ranked pool);
+ *   when that list is empty, the piped model's own stream answers (so a router's "nothing eligible" error
+ *   reaches the subscriber as it is);
  * - an array: those models tried AFTER the piped model's candidates (`gpt.pipe(withFallback({ candidates: [claude] }))`
  *   tries gpt, then claude);
  * - a function: the whole list, from the request and the piped model (full control, e.g. to filter by health).
