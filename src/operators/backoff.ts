@@ -66,17 +66,38 @@ export interface FixedBackoffOptions extends Omit<BackoffOptions, 'initialDelayM
   readonly delayMs?: number;
 }
 
-/** No jitter: the ceiling itself. */
+/**
+ * No jitter: the ceiling itself.
+ *
+ * ## Example
+ * ```ts
+ * noJitter(400); // 400
+ * ```
+ */
 export function noJitter(ceiling: number): number {
   return ceiling;
 }
 
-/** Full jitter: `random × ceiling`, in `[0, ceiling]`. `random` is in `[0, 1)`. */
+/**
+ * Full jitter: `random × ceiling`, in `[0, ceiling]`. `random` is in `[0, 1)`.
+ *
+ * ## Example
+ * ```ts
+ * fullJitter(400, 0.25); // 100
+ * ```
+ */
 export function fullJitter(ceiling: number, random: number): number {
   return random * ceiling;
 }
 
-/** Equal jitter: half the ceiling, plus up to half again at random; in `[ceiling / 2, ceiling]`. */
+/**
+ * Equal jitter: half the ceiling, plus up to half again at random; in `[ceiling / 2, ceiling]`.
+ *
+ * ## Example
+ * ```ts
+ * equalJitter(400, 0.5); // 300
+ * ```
+ */
 export function equalJitter(ceiling: number, random: number): number {
   return ceiling / 2 + (random * ceiling) / 2;
 }
@@ -84,6 +105,11 @@ export function equalJitter(ceiling: number, random: number): number {
 /**
  * Decorrelated jitter: uniform between `base` and three times the previous delay, capped by `cap`;
  * in `[min(base, cap), cap]`.
+ *
+ * ## Example
+ * ```ts
+ * decorrelatedJitter(100, 50, 10_000, 0.5); // 175: halfway between 50 and 300
+ * ```
  */
 export function decorrelatedJitter(previous: number, base: number, cap: number, random: number): number {
   const high = Math.max(base, previous * 3);

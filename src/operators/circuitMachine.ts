@@ -86,7 +86,14 @@ export type CircuitAdmission =
   | { readonly ok: true; readonly ticket: CircuitTicket; readonly next: CircuitState }
   | { readonly ok: false; readonly retryAfterMs: number | undefined; readonly next: CircuitState };
 
-/** A fresh, closed circuit (what an absent key means). */
+/**
+ * A fresh, closed circuit (what an absent key means).
+ *
+ * ## Example
+ * ```ts
+ * admitCall(INITIAL_CIRCUIT, 0, rules).ok; // true
+ * ```
+ */
 export const INITIAL_CIRCUIT: ClosedCircuit = Object.freeze({
   state: 'closed',
   epoch: 0,
@@ -94,12 +101,26 @@ export const INITIAL_CIRCUIT: ClosedCircuit = Object.freeze({
   buckets: Object.freeze([]) as readonly CircuitBucket[],
 });
 
-/** How long the `opens`-th consecutive opening lasts: `openMs × factor^(opens-1)`, at most `maxOpenMs`. */
+/**
+ * How long the `opens`-th consecutive opening lasts: `openMs × factor^(opens-1)`, at most `maxOpenMs`.
+ *
+ * ## Example
+ * ```ts
+ * openDuration(3, { ...rules, openMs: 1_000, openBackoffFactor: 2, maxOpenMs: 60_000 }); // 4000
+ * ```
+ */
 export function openDuration(opens: number, rules: CircuitRules): number {
   return Math.min(rules.maxOpenMs, rules.openMs * rules.openBackoffFactor ** Math.max(0, opens - 1));
 }
 
-/** The state as of `now`: an open circuit whose time is up is half-open. */
+/**
+ * The state as of `now`: an open circuit whose time is up is half-open.
+ *
+ * ## Example
+ * ```ts
+ * settleCircuit({ state: 'open', epoch: 1, openedAt: 0, until: 100, opens: 1 }, 150).state; // 'half-open'
+ * ```
+ */
 export function settleCircuit(state: CircuitState, now: number): CircuitState {
   if (state.state === 'open' && now >= state.until) {
     return {
@@ -114,7 +135,16 @@ export function settleCircuit(state: CircuitState, now: number): CircuitState {
   return state;
 }
 
-/** Decides whether a call may go through at `now`; a half-open admission takes a probe slot. */
+/**
+ * Decides whether a call may go through at `now`; a half-open admission takes a probe slot.
+ *
+ * ## Example
+ * ```ts
+ * const admission = admitCall(state, now, rules);
+ * if (!admission.ok) throw circuitOpenError(ref, admission.retryAfterMs);
+ * store.compareAndSet(key, raw, JSON.stringify(admission.next));
+ * ```
+ */
 export function admitCall(state: CircuitState, now: number, rules: CircuitRules): CircuitAdmission {
   const current = settleCircuit(state, now);
   switch (current.state) {
@@ -135,7 +165,14 @@ export function admitCall(state: CircuitState, now: number, rules: CircuitRules)
   }
 }
 
-/** A call admitted with `ticket` succeeded at `now`. Stale tickets leave the state as it is. */
+/**
+ * A call admitted with `ticket` succeeded at `now`. Stale tickets leave the state as it is.
+ *
+ * ## Example
+ * ```ts
+ * const next = recordSuccess(state, admission.ticket, now, rules); // a probe's success closes a half-open circuit
+ * ```
+ */
 export function recordSuccess(
   state: CircuitState,
   ticket: CircuitTicket,
@@ -164,7 +201,16 @@ export function recordSuccess(
   }
 }
 
-/** A call admitted with `ticket` failed (in a way that counts) at `now`. */
+/**
+ * A call admitted with `ticket` failed (in a way that counts) at `now`: counted while closed (and the trip
+ * rule consulted), reopening (for longer) while half-open.
+ *
+ * ## Example
+ * ```ts
+ * const next = recordFailure(state, admission.ticket, now, rules);
+ * if (next.state === 'open') console.warn('circuit opened until', next.until);
+ * ```
+ */
 export function recordFailure(
   state: CircuitState,
   ticket: CircuitTicket,
@@ -191,14 +237,29 @@ export function recordFailure(
   }
 }
 
-/** A call admitted with `ticket` ended without an outcome (unsubscribed, or an error that does not count). */
+/**
+ * A call admitted with `ticket` ended without an outcome (unsubscribed, or an error that does not count):
+ * a half-open probe gives its slot back.
+ *
+ * ## Example
+ * ```ts
+ * const next = releaseCall(state, admission.ticket, now);
+ * ```
+ */
 export function releaseCall(state: CircuitState, ticket: CircuitTicket, now: number): CircuitState {
   const current = settleCircuit(state, now);
   if (current.epoch !== ticket.epoch || !ticket.probe || current.state !== 'half-open') return state;
   return { ...current, probes: Math.max(0, current.probes - 1) };
 }
 
-/** The sliding-window statistics of a closed circuit at `now`. */
+/**
+ * The sliding-window statistics of a closed circuit at `now`.
+ *
+ * ## Example
+ * ```ts
+ * const { calls, failureRate } = circuitStats(closed, now, rules);
+ * ```
+ */
 export function circuitStats(state: ClosedCircuit, now: number, rules: CircuitRules): CircuitStats {
   return statsOf(state.consecutiveFailures, live(state.buckets, now, rules));
 }
@@ -250,7 +311,14 @@ function assertNeverState(value: never): never {
   throw new Error(`Unknown circuit state: ${JSON.stringify(value)}`);
 }
 
-/** Reads a stored state; anything absent or unreadable is a fresh closed circuit. */
+/**
+ * Reads a stored state; anything absent or unreadable is a fresh closed circuit.
+ *
+ * ## Example
+ * ```ts
+ * const state = parseCircuit(await store.get('rxllm:breaker:openai/gpt-4o')); // INITIAL_CIRCUIT when absent
+ * ```
+ */
 export function parseCircuit(raw: string | undefined): CircuitState {
   if (raw === undefined) return INITIAL_CIRCUIT;
   try {

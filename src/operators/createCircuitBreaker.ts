@@ -121,12 +121,26 @@ const NOT_COUNTED: ReadonlySet<LLMErrorKind> = new Set<LLMErrorKind>([
   'queue_full',
 ]);
 
-/** The default of `shouldCount`: failures that say something about the provider's health. */
+/**
+ * The default of `shouldCount`: failures that say something about the provider's health.
+ *
+ * ## Example
+ * ```ts
+ * createCircuitBreaker({ shouldCount: (e) => countsAgainstProvider(e) || e.kind === 'quota' });
+ * ```
+ */
 export function countsAgainstProvider(error: LLMError): boolean {
   return !NOT_COUNTED.has(error.kind);
 }
 
-/** The error of a call refused by an open circuit: `circuit_open`, not retryable, with the time left. */
+/**
+ * The error of a call refused by an open circuit: `circuit_open`, not retryable, with the time left.
+ *
+ * ## Example
+ * ```ts
+ * circuitOpenError({ provider: 'openai', model: 'gpt-4o' }, 12_000).retryAfterMs; // 12000
+ * ```
+ */
 export function circuitOpenError(ref: ModelRef, retryAfterMs: number | undefined): LLMError {
   return new LLMError(
     'circuit_open',

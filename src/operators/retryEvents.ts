@@ -58,7 +58,15 @@ export function retryEvents(options: RetryOptions = {}): MonoTypeOperatorFunctio
   return retrying(options, undefined);
 }
 
-/** {@link retryEvents}, naming `ref` in errors of attempts that failed before their `start`. */
+/**
+ * {@link retryEvents}, naming `ref` in errors of attempts that failed before their `start` (what
+ * {@link withRetry} uses; not part of the public barrel).
+ *
+ * ## Example
+ * ```ts
+ * model.stream(request).pipe(retrying({ maxAttempts: 2 }, { provider: model.provider, model: model.model }));
+ * ```
+ */
 export function retrying(
   options: RetryOptions,
   ref: ModelRef | undefined,

@@ -95,7 +95,15 @@ export function timeoutEvents(options: TimeoutOptions): MonoTypeOperatorFunction
   return timingOut(options, undefined);
 }
 
-/** {@link timeoutEvents}, naming `ref` in errors when the stream's `start` was not seen. */
+/**
+ * {@link timeoutEvents}, naming `ref` in errors when the stream's `start` was not seen (what
+ * {@link withTimeout} uses; not part of the public barrel).
+ *
+ * ## Example
+ * ```ts
+ * model.stream(request).pipe(timingOut({ idleMs: 5_000 }, { provider: model.provider, model: model.model }));
+ * ```
+ */
 export function timingOut(
   options: TimeoutOptions,
   ref: ModelRef | undefined,

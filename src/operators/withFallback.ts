@@ -69,7 +69,14 @@ export const FALLBACK_KINDS: ReadonlySet<LLMErrorKind> = new Set<LLMErrorKind>([
   'context_length',
 ]);
 
-/** The default of `shouldFallback`: the error's kind is one of {@link FALLBACK_KINDS}. */
+/**
+ * The default of `shouldFallback`: the error's kind is one of {@link FALLBACK_KINDS}.
+ *
+ * ## Example
+ * ```ts
+ * withFallback({ shouldFallback: (e) => shouldFallbackByDefault(e) || e.kind === 'auth' });
+ * ```
+ */
 export function shouldFallbackByDefault(error: LLMError): boolean {
   return FALLBACK_KINDS.has(error.kind);
 }
