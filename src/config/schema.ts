@@ -152,7 +152,7 @@ export const configSchema = z
       limits: limitsSchema.optional(),
       /** Limits of one provider, by provider name. */
       providers: z.record(z.string(), limitsSchema).optional(),
-      /** Fractions of a limit that raise an alert. Default `[0.5, 0.8, 1]`. */
+      /** Fractions of a limit that raise an alert. Default `[0.5, 0.8, 0.95]`. */
       thresholds: z.array(num().pipe(z.number().gt(0).max(1))).optional(),
       timeZone: z.string().optional(),
       onShortfall: z.enum(['cap', 'reject']).optional(),
