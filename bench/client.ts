@@ -21,7 +21,7 @@ export type ClientName =
   | 'ai-sdk'
   | 'langchain';
 
-export type Mode = 'throughput' | 'ttft' | 'concurrency' | 'memory' | 'micro';
+export type Mode = 'throughput' | 'ttft' | 'concurrency' | 'memory' | 'micro' | 'setup-loop';
 
 export interface ChildConfig {
   readonly mode: Mode;
@@ -196,6 +196,8 @@ async function main(): Promise<void> {
   let result: object;
   if (config.mode === 'micro') {
     result = await (await import('./micro.js')).micro(config);
+  } else if (config.mode === 'setup-loop') {
+    result = await (await import('./micro.js')).setupLoop(config);
   } else {
     const context: ClientContext = { protocol: config.protocol };
     const call = (await (await loadClient(config.client))(context)) as Primed;
@@ -212,6 +214,8 @@ async function main(): Promise<void> {
       case 'memory':
         result = await memory(call, config);
         break;
+      default:
+        throw new Error(`unknown mode ${config.mode}`);
     }
   }
   process.stdout.write(`RESULT ${JSON.stringify({ ok: true, ...result })}\n`);

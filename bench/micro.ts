@@ -123,6 +123,26 @@ export async function micro(config: ChildConfig): Promise<{ rows: MicroRow[] }> 
   return { rows };
 }
 
+/**
+ * The full pipeline's per-call setup in a loop (subscribe → fetch reached → unsubscribe), for a CPU
+ * profile of what a call costs before its first byte.
+ */
+export async function setupLoop(config: ChildConfig): Promise<{ calls: number; meanUs: number }> {
+  let called: (() => void) | undefined;
+  const context: ClientContext = { protocol: config.protocol, fetch: pendingFetch(() => called?.()) };
+  const { pipelineFactory, request } = await import('./clients/rxllm.js');
+  const pipeline = pipelineFactory(context)(BASE);
+  const calls = config.calls ?? 5000;
+  const t0 = performance.now();
+  for (let i = 0; i < calls; i++) {
+    const reached = new Promise<void>((resolve) => (called = resolve));
+    const subscription = pipeline.stream(request()).subscribe({ error: () => undefined });
+    await reached;
+    subscription.unsubscribe();
+  }
+  return { calls, meanUs: ((performance.now() - t0) * 1000) / calls };
+}
+
 function row(group: MicroRow['group'], task: Bench['tasks'][number]): MicroRow {
   const result = task.result as unknown as {
     error?: unknown;

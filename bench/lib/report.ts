@@ -44,6 +44,7 @@ export interface Results {
   readonly memory: { client: ClientName; protocol: ProtocolName; tokens: number; result: ChildResult }[];
   micro: MicroRow[];
   profile: ProfileSummary | undefined;
+  setupProfile: ProfileSummary | undefined;
   durationS: number;
   /** Seconds spent in each phase. */
   readonly phases: { [name: string]: number };
@@ -457,8 +458,12 @@ export function renderTable(results: Results): string {
     'The full pipeline is `withMetrics` ∘ `cache` (miss) ∘ `budget` ∘ `withFallback` ∘ `route` (priority, budget-aware, per-model stats) over two providers of the protocol, each wrapped in `withRetry` ∘ `withCircuitBreaker` ∘ `rateLimit`; see bench/README.md.',
     '',
   );
-  if (results.profile)
-    out.push('A CPU profile of the full pipeline is summarized in [profile.md](profile.md).', '');
+  if (results.profile || results.setupProfile) {
+    out.push(
+      'CPU profiles of the full pipeline (streaming and per-call setup) are summarized in [profile.md](profile.md).',
+      '',
+    );
+  }
   return `${out.join('\n')}`;
 }
 
@@ -487,7 +492,7 @@ export function renderChart(results: Results): string {
   const labelW = 330;
   const barW = 520;
   const rowH = 18;
-  const width = labelW + barW + 110;
+  const width = labelW + barW + 150;
   const lines: string[] = [];
   let y = 58;
   for (const p of PROTOCOL_NAMES) {
