@@ -11,6 +11,7 @@ import {
   Subject,
   type Subscription,
   switchMap,
+  takeUntil,
   timer,
 } from 'rxjs';
 import { LLMError, type LLMErrorKind, toLLMError } from '../core/errors.js';
@@ -241,6 +242,8 @@ export function createCircuitBreaker(config: CircuitBreakerConfig = {}): Circuit
       let finished = false;
       let torn = false;
       let inner: Subscription | undefined;
+      // Stops the source even from inside its synchronous emission (before `subscribe` returned).
+      const stop = new Subject<void>();
 
       const settle = (outcome: 'success' | 'failure' | 'release'): void => {
         if (settled) return;
@@ -278,13 +281,19 @@ export function createCircuitBreaker(config: CircuitBreakerConfig = {}): Circuit
           return;
         }
         ticket = admission?.ticket;
-        inner = source.subscribe({
+        inner = source.pipe(takeUntil(stop)).subscribe({
           next: (event) => {
+            if (subscriber.closed) return;
             if (event.type === 'finish' && !finished) {
               finished = true;
               settle('success');
             }
             subscriber.next(event);
+            if (subscriber.closed && !finished) {
+              // Cut short downstream before an outcome: neither success nor failure.
+              settle('release');
+              stop.next();
+            }
           },
           error: (thrown: unknown) => {
             const error = toLLMError(thrown, ref.provider, ref.model);
@@ -300,6 +309,7 @@ export function createCircuitBreaker(config: CircuitBreakerConfig = {}): Circuit
             subscriber.error(error);
           },
           complete: () => {
+            if (subscriber.closed) return;
             if (finished) return subscriber.complete();
             settle('failure');
             subscriber.error(
@@ -328,6 +338,7 @@ export function createCircuitBreaker(config: CircuitBreakerConfig = {}): Circuit
 
       return () => {
         torn = true;
+        stop.next();
         inner?.unsubscribe();
         // Before the store answered there is no ticket yet: `admitted` releases it when it comes.
         if (ticket) settle('release');

@@ -137,6 +137,7 @@ export function hedge(options: HedgeOptions): ModelPolicy {
               next: (event) => subscriber.next(event),
               error: (error, a) => failed(candidate, error, a),
               complete: () => subscriber.complete(),
+              closed: () => subscriber.closed,
             });
             running.add(attempt);
             attempt.start();

@@ -108,6 +108,7 @@ export function retrying(
           next: (event) => subscriber.next(event),
           error: failed,
           complete: () => subscriber.complete(),
+          closed: () => subscriber.closed,
         });
         attempt = current;
         current.start();

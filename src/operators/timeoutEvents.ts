@@ -4,7 +4,9 @@ import {
   type MonoTypeOperatorFunction,
   Observable,
   type SchedulerLike,
+  Subject,
   Subscription,
+  takeUntil,
   timer,
 } from 'rxjs';
 import { LLMError } from '../core/errors.js';
@@ -118,6 +120,13 @@ export function timingOut(
       let content = false;
       let finished = false;
       const upstream = new Subscription();
+      // Stops the source even from inside its synchronous emission (before `subscribe` returned).
+      const stop = new Subject<void>();
+      let stopped = false;
+      upstream.add(() => {
+        stopped = true;
+        stop.next();
+      });
       let deadline: Subscription | undefined;
       let total: Subscription | undefined;
 
@@ -138,7 +147,7 @@ export function timingOut(
       else arm('idle', idleMs);
 
       upstream.add(
-        source.subscribe({
+        source.pipe(takeUntil(stop)).subscribe({
           next: (event) => {
             if (event.type === 'start') from = { provider: event.provider, model: event.model };
             if (!finished) {
@@ -153,9 +162,13 @@ export function timingOut(
               }
             }
             subscriber.next(event);
+            // Cut short downstream (from inside a synchronous source): stop the source at once.
+            if (subscriber.closed) upstream.unsubscribe();
           },
           error: (error: unknown) => subscriber.error(error),
-          complete: () => subscriber.complete(),
+          complete: () => {
+            if (!stopped) subscriber.complete();
+          },
         }),
       );
 

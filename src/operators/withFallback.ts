@@ -194,6 +194,7 @@ export function withFallback(options: FallbackOptions = {}): ModelPolicy {
               next: pass,
               error: (error, failed) => onFailure(index, candidate, error, failed),
               complete: () => subscriber.complete(),
+              closed: () => subscriber.closed,
             });
             current = attempt;
             attempt.start();

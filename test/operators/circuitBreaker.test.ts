@@ -25,7 +25,7 @@ import { withCircuitBreaker } from '../../src/operators/withCircuitBreaker.js';
 import { memoryStore } from '../../src/state/memoryStore.js';
 import type { StateStore } from '../../src/state/store.js';
 import { scriptedModel } from '../../src/testing/scriptedModel.js';
-import { errorOf, finish, start, testScheduler, text } from './support.js';
+import { errorOf, finish, pulledSource, start, testScheduler, text, usage } from './support.js';
 
 const ref = { provider: 'acme', model: 'm1' };
 const values: Record<string, TokenEvent> = { s: start('acme', 'm1'), a: text('a'), f: finish(1) };
@@ -274,6 +274,22 @@ describe('withCircuitBreaker / guard (marbles)', () => {
         values,
       );
     });
+    expect(breaker.state(ref)).toMatchObject({ state: 'half-open', probes: 0 });
+  });
+
+  it('a truly synchronous probe cut by take is stopped at once, without an outcome', () => {
+    const { breaker, scheduler } = setup({ consecutiveFailures: 1 });
+    scheduler.run(({ cold, expectObservable }) => {
+      expectObservable(breaker.guard(ref, cold('#', values, overloaded))).toBe('#', undefined, overloaded);
+    });
+    scheduler.frame = 100;
+    const { source, pulled } = pulledSource([start(), text('a'), text('b'), usage(2), finish(2)]);
+    const got: TokenEvent[] = [];
+    breaker
+      .guard(ref, source)
+      .pipe(take(2))
+      .subscribe((e) => got.push(e));
+    expect(pulled).toEqual([start(), text('a')]);
     expect(breaker.state(ref)).toMatchObject({ state: 'half-open', probes: 0 });
   });
 

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { collect } from '../../src/helpers/collect.js';
 import { hedge } from '../../src/operators/hedge.js';
 import { type Script, scriptedModel } from '../../src/testing/scriptedModel.js';
-import { errorOf, finish, start, testScheduler, text, usage } from './support.js';
+import { errorOf, finish, pulledSource, start, testScheduler, text, usage } from './support.js';
 
 const request = { messages: [{ role: 'user' as const, content: 'Hi' }] };
 const v = {
@@ -155,6 +155,19 @@ describe('hedge (marbles)', () => {
       flush();
       expect(idle()).toBe(true);
     });
+  });
+
+  it('a truly synchronous candidate cut by take is stopped at once', () => {
+    const { source, pulled } = pulledSource([start('A', 'a'), text('x'), text('y'), usage(2), finish(2)]);
+    const sync = coldModel('A', () => source);
+    const got: TokenEvent[] = [];
+    sync
+      .pipe(hedge({ delayMs: 5 }))
+      .stream(request)
+      .pipe(take(2))
+      .subscribe((e) => got.push(e));
+    expect(got).toEqual([start('A', 'a'), text('x')]);
+    expect(pulled).toEqual([start('A', 'a'), text('x')]);
   });
 
   it('a shouldFallback that throws fails the call and cancels the others', () => {

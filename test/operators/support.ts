@@ -1,3 +1,4 @@
+import { Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { expect } from 'vitest';
 import { costOf } from '../../src/core/catalog.js';
@@ -34,4 +35,24 @@ export function answer(chunks: readonly string[], provider = 'scripted', model =
 /** An error matcher for marble `expectObservable(...).toBe('#', values, matcher)`. */
 export function errorOf(kind: string, extra: Record<string, unknown> = {}): unknown {
   return expect.objectContaining({ kind, ...extra });
+}
+
+/**
+ * A synchronous source of `events` that records what it was asked to emit: a policy cut short downstream
+ * (`take`) must stop it at once, not let it run to its end into a closed subscriber.
+ */
+export function pulledSource(events: readonly TokenEvent[]): {
+  source: Observable<TokenEvent>;
+  pulled: TokenEvent[];
+} {
+  const pulled: TokenEvent[] = [];
+  const source = new Observable<TokenEvent>((subscriber) => {
+    for (const event of events) {
+      if (subscriber.closed) return;
+      pulled.push(event);
+      subscriber.next(event);
+    }
+    subscriber.complete();
+  });
+  return { source, pulled };
 }

@@ -8,7 +8,7 @@ import { collect } from '../../src/helpers/collect.js';
 import { withFallback } from '../../src/operators/withFallback.js';
 import { withPrefill } from '../../src/operators/internal/prefill.js';
 import { type Script, scriptedModel } from '../../src/testing/scriptedModel.js';
-import { errorOf, finish, start, testScheduler, text, usage } from './support.js';
+import { errorOf, finish, pulledSource, start, testScheduler, text, usage } from './support.js';
 
 const request = { messages: [{ role: 'user' as const, content: 'Hi' }] };
 
@@ -271,6 +271,20 @@ describe('withFallback (marbles)', () => {
       flush();
       expect(all()).toBe(true);
     });
+  });
+
+  it('a truly synchronous candidate cut by take is stopped at once', () => {
+    const { source, pulled } = pulledSource([start('B', 'b'), text('x'), text('y'), usage(2), finish(2)]);
+    const failing = defineModel({ provider: 'A', model: 'a', stream: () => throwError(() => overloadedA) });
+    const sync = defineModel({ provider: 'B', model: 'b', stream: () => source });
+    const got: TokenEvent[] = [];
+    failing
+      .pipe(withFallback({ candidates: [sync] }))
+      .stream(request)
+      .pipe(take(3))
+      .subscribe((e) => got.push(e));
+    expect(got.map((e) => e.type)).toEqual(['fallback', 'start', 'text']);
+    expect(pulled).toEqual([start('B', 'b'), text('x')]);
   });
 
   it('a shouldFallback that throws fails the stream with that error', () => {

@@ -8,7 +8,7 @@ import { exponentialBackoff, fixedBackoff, type Jitter, retryDelay } from '../..
 import { retryEvents } from '../../src/operators/retryEvents.js';
 import { withRetry } from '../../src/operators/withRetry.js';
 import { scriptedModel } from '../../src/testing/scriptedModel.js';
-import { errorOf, finish, start, testScheduler, text, usage } from './support.js';
+import { errorOf, finish, pulledSource, start, testScheduler, text, usage } from './support.js';
 
 const values: Record<string, TokenEvent> = {
   s: start(),
@@ -158,6 +158,14 @@ describe('retryEvents (marbles)', () => {
       expectObservable(source.pipe(retryEvents(), take(2))).toBe('(sa|)', values);
       expectSubscriptions(source.subscriptions).toBe('(^!)');
     });
+  });
+
+  it('a truly synchronous source cut by take is stopped at once', () => {
+    const { source, pulled } = pulledSource([start(), text('a'), text('b'), usage(2), finish(2)]);
+    const got: TokenEvent[] = [];
+    source.pipe(retryEvents(), take(2)).subscribe((e) => got.push(e));
+    expect(got).toEqual([start(), text('a')]);
+    expect(pulled).toEqual([start(), text('a')]);
   });
 
   it('a shouldRetry that throws fails the stream with that error', () => {

@@ -5,7 +5,7 @@ import type { TokenEvent } from '../../src/core/events.js';
 import { StreamTimeoutError, timeoutEvents } from '../../src/operators/timeoutEvents.js';
 import { withTimeout } from '../../src/operators/withTimeout.js';
 import { scriptedModel } from '../../src/testing/scriptedModel.js';
-import { errorOf, finish, start, testScheduler, text, usage } from './support.js';
+import { errorOf, finish, pulledSource, start, testScheduler, text, usage } from './support.js';
 
 const values: Record<string, TokenEvent> = {
   s: start('acme', 'm1'),
@@ -132,6 +132,14 @@ describe('timeoutEvents (marbles)', () => {
       expectObservable(source.pipe(timeoutEvents({ idleMs: 1 }), take(2))).toBe('(sa|)', values);
       expectSubscriptions(source.subscriptions).toBe('(^!)');
     });
+  });
+
+  it('a truly synchronous source cut by take is stopped at once', () => {
+    const { source, pulled } = pulledSource([start(), text('a'), text('b'), usage(2), finish(2)]);
+    const got: TokenEvent[] = [];
+    source.pipe(timeoutEvents({ idleMs: 5 }), take(2)).subscribe((e) => got.push(e));
+    expect(got).toEqual([start(), text('a')]);
+    expect(pulled).toEqual([start(), text('a')]);
   });
 
   // No user callback to throw: timeoutEvents takes only numbers and a scheduler.

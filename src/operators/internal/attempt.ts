@@ -1,4 +1,4 @@
-import type { Observable, Subscription } from 'rxjs';
+import { type Observable, Subject, type Subscription, takeUntil } from 'rxjs';
 import { LLMError, toLLMError } from '../../core/errors.js';
 import { isContentEvent, type ModelRef, type TokenEvent } from '../../core/events.js';
 
@@ -15,6 +15,11 @@ export interface AttemptHandlers {
   readonly error: (error: LLMError, attempt: Attempt) => void;
   /** The attempt finished (a `finish` arrived, then the source completed). */
   readonly complete: (attempt: Attempt) => void;
+  /**
+   * True once the policy's own subscriber is closed. Checked after each event passed on, so that a
+   * synchronous source cut short downstream (`take`) stops at once instead of running to its end.
+   */
+  readonly closed: () => boolean;
 }
 
 /**
@@ -33,6 +38,8 @@ export interface AttemptHandlers {
  */
 export class Attempt {
   private subscription: Subscription | undefined;
+  /** Stops the source even from inside its synchronous emission (before `subscribe` returned). */
+  private readonly stop = new Subject<void>();
   private held: TokenEvent[] = [];
   private finished = false;
   private done = false;
@@ -70,7 +77,7 @@ export class Attempt {
       this.fail(error);
       return;
     }
-    const subscription = source.subscribe({
+    const subscription = source.pipe(takeUntil(this.stop)).subscribe({
       next: (event) => this.onNext(event),
       error: (error: unknown) => this.fail(error),
       complete: () => this.onComplete(),
@@ -81,7 +88,10 @@ export class Attempt {
 
   /** Stops the attempt (unsubscribing aborts the call). No handler is called afterwards. */
   unsubscribe(): void {
-    this.done = true;
+    if (!this.done) {
+      this.done = true;
+      this.stop.next();
+    }
     this.held = [];
     const subscription = this.subscription;
     this.subscription = undefined;
@@ -102,12 +112,17 @@ export class Attempt {
       const held = this.held;
       this.held = [];
       for (const e of held) {
-        this.handlers.next(e, this);
+        this.pass(e);
         if (this.done) return;
       }
     }
     if (event.type === 'finish') this.finished = true;
+    this.pass(event);
+  }
+
+  private pass(event: TokenEvent): void {
     this.handlers.next(event, this);
+    if (!this.done && this.handlers.closed()) this.unsubscribe();
   }
 
   private onComplete(): void {
