@@ -101,8 +101,9 @@ export interface FinishEvent {
 }
 
 /**
- * A policy moved to another candidate before any content reached the subscriber:
- * `from` failed with `error`, the stream continues from the next candidate.
+ * A policy moved to another candidate: `from` failed with `error`, the stream continues from the next
+ * candidate. Usually before any content reached the subscriber; with `withFallback({ onMidStream: 'continue' })`
+ * also after content that is KEPT (the next candidate continues the partial answer, so no `reset`).
  */
 export interface FallbackEvent {
   readonly type: 'fallback';

@@ -102,7 +102,8 @@ export function shouldFallbackByDefault(error: LLMError): boolean {
  *
  * Per-provider policies go innermost: the timeout inside the breaker (a stall counts as a failure) and both
  * inside the retry (a stall is retried before content; an open circuit ends the retrying at once); then
- * routing ranks the pool; `withFallback()` walks the ranking; `budget()` bounds the whole call.
+ * routing ranks the pool; `withFallback()` walks the ranking; `budget()` bounds the whole call. A `totalMs`
+ * bound on a whole call, retries and fallbacks included, goes outermost (`withTimeout({ totalMs })` last).
  *
  * ## Example
  * ```ts
