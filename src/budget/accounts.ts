@@ -56,7 +56,7 @@ export interface Reservation {
   readonly id: string;
   provider: string;
   /** Nano-dollars held on each line. */
-  readonly nanos: number;
+  nanos: number;
   lines: readonly Line[];
 }
 
@@ -87,6 +87,11 @@ export interface Accounts {
     provider: string,
     want: (available: number) => number | undefined,
   ): MaybePromise<Reservation | undefined>;
+  /**
+   * Grows a reservation toward `target` nano-dollars, by as much as every line has left (all of it with
+   * `whole`). False (and nothing added) when it cannot reach at least `least`.
+   */
+  extend(reservation: Reservation, target: number, least: number, whole: boolean): MaybePromise<boolean>;
   /** Moves a reservation's provider lines to `provider`. False (and nothing moved) when its limits cannot hold it. */
   transfer(reservation: Reservation, provider: string): MaybePromise<boolean>;
   /** Replaces the reservation by the actual charge (nano-dollars) and checks alert thresholds. */
@@ -250,6 +255,23 @@ export function createAccounts(options: AccountsOptions): Accounts {
         });
       };
       return attempt(0);
+    },
+    extend(reservation, target, least, whole) {
+      const attempt = (tries: number): MaybePromise<boolean> => {
+        const lines = reservation.lines;
+        return thenMaybe(series(lines.map((l) => () => read(l.used))), (used) => {
+          const available = lines.reduce((low, l, i) => Math.min(low, l.limit - (used[i] ?? 0)), Infinity);
+          const extra = target - reservation.nanos;
+          const grant = whole ? extra : Math.min(extra, Math.max(0, available));
+          if (grant > available || reservation.nanos + grant < least) return false;
+          return thenMaybe(hold(lines, grant), (ok) => {
+            if (!ok) return tries + 1 < MAX_TRIES ? attempt(tries + 1) : false;
+            reservation.nanos += grant;
+            return thenMaybe(writeRecord(reservation), () => true);
+          });
+        });
+      };
+      return target <= reservation.nanos ? true : attempt(0);
     },
     transfer(reservation, provider) {
       if (provider === reservation.provider) return true;

@@ -1,7 +1,7 @@
-import { asyncScheduler, Observable, type SchedulerLike, Subject, type Subscription, takeUntil } from 'rxjs';
+import { asyncScheduler, Observable, type SchedulerLike, Subject, type Subscription } from 'rxjs';
 import { costOf, type Pricing } from '../core/catalog.js';
 import { LLMError, toLLMError } from '../core/errors.js';
-import { isContentEvent, type ModelRef, type TokenEvent } from '../core/events.js';
+import type { ModelRef, TokenEvent } from '../core/events.js';
 import { defineModel, type ModelPolicy } from '../core/model.js';
 import type { ChatRequest } from '../core/request.js';
 import {
@@ -11,7 +11,7 @@ import {
   createAccounts,
   type Reservation,
 } from '../budget/accounts.js';
-import { createMeter } from '../budget/meter.js';
+import { budgetedCall, type CallContext, swallow } from '../budget/call.js';
 import { fromNanos, limitNanos, toNanos } from '../budget/money.js';
 import type { Period, Weekday } from '../budget/windows.js';
 import { money } from '../routing/constraints.js';
@@ -106,21 +106,30 @@ interface Hold {
  * Money is kept as integer nano-dollars in the store (see `src/budget/money.ts`), so sums never drift.
  *
  * How a call is budgeted:
- * 1. The pipeline's first candidate the budget can afford is priced: prompt estimate plus `maxTokens`
- *    (else the catalog's output limit) at its price. A call no candidate can afford fails with an
- *    `LLMError` of kind `budget` before anything is sent.
+ * 1. The pipeline's first candidate (`model.candidates(request)`) the budget can afford is priced: prompt
+ *    estimate plus `maxTokens` (else the catalog's output limit) at its price. A call no candidate can
+ *    afford fails with an `LLMError` of kind `budget` before anything is sent.
  * 2. That worst case is RESERVED on every applicable limit with one atomic `increment(limit)` each
  *    (taken back if a later one refuses), so concurrent calls, in any number of processes, cannot
  *    reserve more than a limit. With `onShortfall: 'cap'` a call that does not fit in full reserves what
  *    is left and becomes a capped call.
- * 3. While it streams, the running cost is tracked (reported usage, else the prompt estimate and the
+ * 3. At each `start` the reservation follows the model that actually answers (after a fallback, or when
+ *    the pipeline did not list its candidates): it moves to that provider's limits and grows toward that
+ *    model's worst case. Events wait meanwhile. If even the minimum does not fit there, the call is
+ *    refused: a `budget` error before content, a `budget` finish after it.
+ * 4. While it streams, the running cost is tracked (reported usage, else the prompt estimate and the
  *    streamed text counted by the estimator). A capped call whose running cost comes within
  *    `headroomTokens` of its allowance is stopped: a `finish` with reason `budget` is emitted and the
- *    upstream unsubscribed (the request aborted). A call whose `start` names another provider (after a
- *    fallback) moves its reservation to that provider's limits, or stops if they cannot hold it.
- * 4. At the end the reservation is replaced by the actual cost: the `finish`'s cost when it finished; the
+ *    upstream unsubscribed (the request aborted).
+ * 5. At the end the reservation is replaced by the actual cost: the `finish`'s cost when it finished; the
  *    running estimate when it was stopped, failed after content, or abandoned by its subscriber (so
  *    cancelling never hides spend); nothing when it failed before any content or usage.
+ *
+ * The hard guarantee (spend never exceeds a limit under any interleaving of concurrent calls) holds when
+ * the budget can price a call before sending it, i.e. when the pipeline's `candidates()` lists real
+ * models (a provider, `route()`, and policies that pass candidates through). A pipeline that lists only
+ * itself is priced at its `start`, after the request went out: with a store that answers asynchronously,
+ * the tokens that stream while it answers are charged but may pass the limit.
  *
  * Spend is attributed to the windows the call reserved in (a call across midnight counts for the day it
  * started). The budget prices with its own catalog (`catalog`/`specs`): give providers the same one.
@@ -190,6 +199,15 @@ export function createBudget(config: BudgetConfig = {}): Budget {
   };
   const heldBy = (request: ChatRequest): Hold | undefined => (request as { [holdKey]?: Hold })[holdKey];
 
+  const callContext: CallContext = {
+    accounts,
+    estimator,
+    pricing,
+    estimate,
+    whole: shortfall === 'reject',
+    headroomTokens: headroom,
+  };
+
   const canAfford = (model: ModelRef, request: ChatRequest): boolean => {
     const e = estimate(model, request);
     const available = Math.min(
@@ -208,8 +226,6 @@ export function createBudget(config: BudgetConfig = {}): Budget {
         new Observable<TokenEvent>((subscriber) => {
           const hold: Hold = { reservation: undefined };
           const call = { ...request, [holdKey]: hold } as ChatRequest;
-          let closed = false;
-          let upstream: Subscription | undefined;
           const fail = (error: unknown): void => subscriber.error(toLLMError(error));
 
           const listed = model.candidates(call);
@@ -240,6 +256,8 @@ export function createBudget(config: BudgetConfig = {}): Budget {
             return minimumNanos <= room ? Math.min(worstNanos, room) : undefined;
           };
 
+          let closed = false;
+          let running: Subscription | undefined;
           const begin = (reservation: Reservation | undefined): void => {
             if (!reservation) {
               subscriber.error(
@@ -255,110 +273,8 @@ export function createBudget(config: BudgetConfig = {}): Budget {
               return;
             }
             hold.reservation = reservation;
-            run(reservation);
+            running = budgetedCall(callContext, model, call, reservation, cap, target).subscribe(subscriber);
           };
-
-          const run = (reservation: Reservation): void => {
-            const meter = createMeter({ request: call, estimator, pricing, model: target });
-            const stop$ = new Subject<void>();
-            let stopped = false;
-            let delivered = false;
-            let settlement: { readonly done: MaybePromise<void> } | undefined;
-            const settle = (): MaybePromise<void> =>
-              (settlement ??= { done: accounts.settle(reservation, toNanos(meter.read().totalCost)) }).done;
-            const end = (then: () => void): void => {
-              try {
-                const done = settle();
-                if (isPromiseLike(done)) done.then(then, fail);
-                else then();
-              } catch (error) {
-                fail(error);
-              }
-            };
-            const halt = (): void => {
-              stopped = true;
-              stop$.next();
-            };
-            /** Stops with a `budget` finish: the content so far stands, the upstream is aborted. */
-            const cut = (): void => {
-              halt();
-              const reading = meter.read();
-              subscriber.next({
-                type: 'finish',
-                reason: 'budget',
-                raw: 'budget',
-                usage: reading.usage,
-                cost: costOf(reading.usage, pricing(reading.model)),
-              });
-              end(() => subscriber.complete());
-            };
-            const refuse = (provider: string): void => {
-              if (stopped) return;
-              if (delivered) return cut();
-              halt();
-              end(() =>
-                subscriber.error(
-                  new LLMError('budget', `budget: the ${provider} limits cannot hold this call`, {
-                    provider,
-                  }),
-                ),
-              );
-            };
-            const overAllowance = (): boolean => {
-              const reading = meter.read();
-              const earlier = reading.totalCost - reading.attemptCost;
-              const worst = toNanos(earlier + estimate(reading.model, call).worstCase);
-              if (worst <= reservation.nanos) return false;
-              const reserve = (headroom * (pricing(reading.model)?.output ?? 0)) / 1e6;
-              return toNanos(reading.totalCost + reserve) > reservation.nanos;
-            };
-
-            upstream = model
-              .stream(call)
-              .pipe(takeUntil(stop$))
-              .subscribe({
-                next(event) {
-                  if (stopped) return;
-                  meter.observe(event);
-                  if (subscriber.closed) return halt();
-                  if (event.type === 'start' && event.provider !== reservation.provider) {
-                    const moved = accounts.transfer(reservation, event.provider);
-                    if (isPromiseLike(moved)) {
-                      moved.then(
-                        (ok) => ok || refuse(event.provider),
-                        () => refuse(event.provider),
-                      );
-                    } else if (!moved) {
-                      return refuse(event.provider);
-                    }
-                  }
-                  subscriber.next(event);
-                  if (isContentEvent(event)) {
-                    delivered = true;
-                    if (overAllowance()) cut();
-                  } else if (event.type === 'finish') {
-                    swallow(settle());
-                  }
-                },
-                error(error: unknown) {
-                  if (stopped) return;
-                  stopped = true;
-                  end(() => subscriber.error(error));
-                },
-                complete() {
-                  if (stopped) return;
-                  stopped = true;
-                  end(() => subscriber.complete());
-                },
-              });
-            if (closed) upstream.unsubscribe();
-            teardown = () => {
-              upstream?.unsubscribe();
-              swallow(settle());
-            };
-          };
-
-          let teardown: (() => void) | undefined;
           try {
             const reserved = accounts.reserve(target.provider, want);
             if (isPromiseLike(reserved)) reserved.then(begin, fail);
@@ -368,7 +284,7 @@ export function createBudget(config: BudgetConfig = {}): Budget {
           }
           return () => {
             closed = true;
-            teardown?.();
+            running?.unsubscribe();
           };
         }),
     });
@@ -407,9 +323,4 @@ export function budget(config: BudgetConfig | Budget = {}): ModelPolicy {
 
 function isBudget(value: BudgetConfig | Budget): value is Budget {
   return typeof (value as Budget).policy === 'function' && typeof (value as Budget).canAfford === 'function';
-}
-
-/** Runs a store write whose failure has nowhere to go (a subscriber already left): never an unhandled rejection. */
-function swallow(value: MaybePromise<unknown>): void {
-  if (isPromiseLike(value)) value.then(undefined, () => undefined);
 }

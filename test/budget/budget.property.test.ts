@@ -54,10 +54,17 @@ describe('budget() property', () => {
         // From less than one call's worst case to about half of what 50 calls would spend.
         fc.integer({ min: 20_000, max: 2_000_000 }).map((micro) => micro / 1e6),
         fc.constantFrom<'cap' | 'reject'>('cap', 'reject'),
-        async (s, calls, limit, onShortfall) => {
+        // Opaque: the pipeline lists only itself, so the budget prices it at its `start`.
+        fc.boolean(),
+        async (s, calls, limit, onShortfall, opaque) => {
           // Every store answer, and every step of every model, waits for the scheduler's say-so.
           const inner = memoryStore();
-          const store = asyncStore(inner, (op) => s.schedule(Promise.resolve('store')).then(op));
+          // An opaque pipeline is priced at its `start`, after the request went out: only a store that
+          // answers at once can hold it to the limit (a slow one lets tokens stream while it answers).
+          // Priced up front, the limit holds over any store.
+          const store = opaque
+            ? inner
+            : asyncStore(inner, (op) => s.schedule(Promise.resolve('store')).then(op));
           // Reads the same keys synchronously, once the scheduler has nothing left to release.
           const auditor = createBudget({ store: inner, limits: { day: limit } });
           const spend = createBudget({
@@ -115,8 +122,11 @@ describe('budget() property', () => {
               messages: [{ role: 'user', content: Array(call.promptWords).fill('w').join(' ') }],
               maxTokens: call.maxTokens,
             };
+            const budgeted = opaque
+              ? defineModel({ provider: 'pipeline', model: 'opaque', stream: (r) => model.stream(r) })
+              : model;
             let seen = 0;
-            const subscription = model
+            const subscription = budgeted
               .pipe(spend.policy())
               .stream(request)
               .subscribe({

@@ -266,6 +266,25 @@ describe('budget()', () => {
     expect(spend.outstanding()).toBe(0);
   });
 
+  it('prices by the model that answers when the pipeline hides its candidates', () => {
+    const { vts, spend, model, line } = setup({ limits: { day: 0.05 } });
+    const a = model([answer(100, { tokenDelayMs: 1 })]);
+    // A wrapper that lists only itself (like a policy over a routed pool): unknown to the catalog.
+    const opaque = defineModel({ provider: 'pipeline', model: 'x', stream: (r) => a.stream(r) });
+    const first = drain(opaque.pipe(spend.policy()).stream(hi(100)), vts);
+    // Nothing was reserved up front; at `start` the reservation grew to what was left ($0.05).
+    expect(first.events.filter((e) => e.type === 'text')).toHaveLength(14);
+    expect(first.events.at(-1)).toMatchObject({ type: 'finish', reason: 'budget' });
+    expect(line().spent).toBeCloseTo(costA(14), 12);
+    // $0.014 left: not even the prompt and 16 tokens. Refused at `start`, before any content.
+    const second = drain(opaque.pipe(spend.policy()).stream(hi(100)), vts);
+    expect(second.events).toEqual([]);
+    expect(second.error).toMatchObject({ kind: 'budget', provider: 'sim', model: 'a' });
+    expect(a.active()).toBe(0);
+    expect(line()).toMatchObject({ reserved: 0 });
+    expect(spend.outstanding()).toBe(0);
+  });
+
   it('works over a store that answers with promises', async () => {
     const store = asyncStore(memoryStore(), (op) => Promise.resolve().then(op));
     const spend = createBudget({ specs: [A], estimator: wordEstimator(), store, limits: { day: 1 } });
@@ -278,6 +297,24 @@ describe('budget()', () => {
     expect(await spend.outstanding()).toBe(0);
     // canAfford answers from the last values read.
     expect(spend.canAfford(m, hi(10))).toBe(true);
+  });
+
+  it('holds events while an asynchronous store answers the re-pricing at start, then passes them in order', async () => {
+    const inner = memoryStore();
+    const store = asyncStore(inner, (op) => Promise.resolve().then(op));
+    const spend = createBudget({ specs: [A], estimator: wordEstimator(), store, limits: { day: 0.05 } });
+    const a = scriptedModel({ provider: 'sim', model: 'a', pricing: A.pricing, scripts: [answer(5)] });
+    const opaque = defineModel({ provider: 'pipeline', model: 'x', stream: (r) => a.stream(r) });
+    const done = await collect(opaque.pipe(spend.policy()).stream(hi(10)));
+    expect(done.text).toBe('w w w w w');
+    expect(done.finishReason).toBe('stop');
+    expect((await spend.status())[0]).toMatchObject({ reserved: 0, spent: expect.closeTo(costA(5), 12) });
+    // $0.032 left, less than this call's minimum: refused at start; what had streamed meanwhile is charged.
+    const refused = collect(opaque.pipe(spend.policy()).stream(hi(100)));
+    await expect(refused).rejects.toMatchObject({ kind: 'budget' });
+    const [day] = await spend.status();
+    expect(day!.spent).toBeCloseTo(costA(5) + costA(5), 12);
+    expect(await spend.outstanding()).toBe(0);
   });
 
   it('budget(config) makes a private budget; budget(b) shares b', () => {

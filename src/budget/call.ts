@@ -1,0 +1,196 @@
+import { Observable, Subject, type Subscription, takeUntil } from 'rxjs';
+import { costOf, type Pricing } from '../core/catalog.js';
+import { LLMError, toLLMError } from '../core/errors.js';
+import { isContentEvent, type ModelRef, type StartEvent, type TokenEvent } from '../core/events.js';
+import type { LanguageModel } from '../core/model.js';
+import type { ChatRequest } from '../core/request.js';
+import type { TokenEstimator } from '../routing/estimate.js';
+import { modelKey } from '../routing/specs.js';
+import { isPromiseLike, thenMaybe } from '../state/maybePromise.js';
+import type { MaybePromise } from '../state/store.js';
+import type { Accounts, Reservation } from './accounts.js';
+import { createMeter } from './meter.js';
+import { toNanos } from './money.js';
+
+/** A call's cost bounds in dollars, as the budget estimates them for a model. */
+export interface CallEstimate {
+  readonly worstCase: number;
+  readonly minimum: number;
+}
+
+/** What one budgeted call needs from its budget. */
+export interface CallContext {
+  readonly accounts: Accounts;
+  readonly estimator: TokenEstimator;
+  readonly pricing: (model: ModelRef) => Pricing | undefined;
+  readonly estimate: (model: ModelRef, request: ChatRequest) => CallEstimate;
+  /** `reject`: only whole worst cases are reserved. */
+  readonly whole: boolean;
+  readonly headroomTokens: number;
+}
+
+/** What happened upstream, in order (held while a reservation change is pending). */
+type Signal =
+  | { readonly kind: 'next'; readonly event: TokenEvent }
+  | { readonly kind: 'error'; readonly error: unknown }
+  | { readonly kind: 'complete' };
+
+/**
+ * Streams `model` for `request` (already carrying the call's hold) against `reservation`, then settles
+ * the reservation to the call's cost however it ends: finished, cut at the allowance, failed, or abandoned.
+ *
+ * At each `start` the reservation follows the model that answers: moved to its provider's limits and
+ * grown toward its worst case (what is left, when short). A call that cannot hold even its minimum
+ * there is refused (a `budget` error before content, a `budget` finish after). Meanwhile events wait,
+ * so the allowance is always known when content is checked against it.
+ */
+export function budgetedCall(
+  context: CallContext,
+  model: LanguageModel,
+  request: ChatRequest,
+  reservation: Reservation,
+  /** The per-request cap in nano-dollars (Infinity: none). */
+  cap: number,
+  target: ModelRef,
+): Observable<TokenEvent> {
+  const { accounts, estimator, pricing, estimate } = context;
+  return new Observable<TokenEvent>((subscriber) => {
+    const meter = createMeter({ request, estimator, pricing, model: target });
+    const stop$ = new Subject<void>();
+    let stopped = false;
+    let delivered = false;
+    let queue: Signal[] | undefined;
+    let settlement: { readonly done: MaybePromise<void> } | undefined;
+
+    const settle = (): MaybePromise<void> =>
+      (settlement ??= { done: accounts.settle(reservation, toNanos(meter.read().totalCost)) }).done;
+    const end = (then: () => void): void => {
+      try {
+        const done = settle();
+        if (isPromiseLike(done)) done.then(then, (e: unknown) => subscriber.error(toLLMError(e)));
+        else then();
+      } catch (error) {
+        subscriber.error(toLLMError(error));
+      }
+    };
+    const halt = (): void => {
+      stopped = true;
+      queue = undefined;
+      stop$.next();
+    };
+    /** Stops with a `budget` finish: the content so far stands, the upstream is aborted. */
+    const cut = (): void => {
+      halt();
+      const reading = meter.read();
+      subscriber.next({
+        type: 'finish',
+        reason: 'budget',
+        raw: 'budget',
+        usage: reading.usage,
+        cost: costOf(reading.usage, pricing(reading.model)),
+      });
+      end(() => subscriber.complete());
+    };
+    const refuse = (model: ModelRef): void => {
+      if (stopped) return;
+      if (delivered) return cut();
+      halt();
+      const error = new LLMError(
+        'budget',
+        `budget: ${modelKey(model)} answered, and its limits cannot hold this call`,
+        {
+          provider: model.provider,
+          model: model.model,
+        },
+      );
+      end(() => subscriber.error(error));
+    };
+    /** True once fewer than `headroomTokens` of output are left of the allowance (only when it is short). */
+    const overAllowance = (): boolean => {
+      const reading = meter.read();
+      const earlier = reading.totalCost - reading.attemptCost;
+      const worst = toNanos(earlier + estimate(reading.model, request).worstCase);
+      if (worst <= reservation.nanos) return false;
+      const reserve = (context.headroomTokens * (pricing(reading.model)?.output ?? 0)) / 1e6;
+      return toNanos(reading.totalCost + reserve) > reservation.nanos;
+    };
+    /** Moves and grows the reservation for the model a `start` names. */
+    const follow = (start: StartEvent): MaybePromise<boolean> => {
+      const moved = start.provider === reservation.provider || accounts.transfer(reservation, start.provider);
+      return thenMaybe(moved, (ok) => {
+        if (!ok) return false;
+        const reading = meter.read();
+        const earlier = reading.totalCost - reading.attemptCost;
+        const e = estimate(start, request);
+        const worst = Math.min(cap, toNanos(earlier + e.worstCase));
+        const least = context.whole ? worst : Math.min(worst, toNanos(earlier + e.minimum));
+        return accounts.extend(reservation, worst, least, context.whole);
+      });
+    };
+
+    const forward = (event: TokenEvent): void => {
+      subscriber.next(event);
+      if (isContentEvent(event)) {
+        delivered = true;
+        if (overAllowance()) cut();
+      } else if (event.type === 'finish') {
+        swallow(settle());
+      }
+    };
+    const handle = (signal: Signal): void => {
+      if (stopped) return;
+      if (queue) {
+        queue.push(signal);
+        return;
+      }
+      switch (signal.kind) {
+        case 'error':
+          stopped = true;
+          return end(() => subscriber.error(signal.error));
+        case 'complete':
+          stopped = true;
+          return end(() => subscriber.complete());
+        case 'next':
+          break;
+      }
+      const { event } = signal;
+      if (subscriber.closed) return halt();
+      if (event.type !== 'start') return forward(event);
+      const followed = follow(event);
+      if (!isPromiseLike(followed)) return followed ? forward(event) : refuse(event);
+      const waiting: Signal[] = (queue = []);
+      followed.then(
+        (ok) => {
+          if (queue !== waiting) return;
+          queue = undefined;
+          if (!ok) return refuse(event);
+          forward(event);
+          for (const next of waiting) handle(next);
+        },
+        () => queue === waiting && refuse(event),
+      );
+    };
+
+    const upstream: Subscription = model
+      .stream(request)
+      .pipe(takeUntil(stop$))
+      .subscribe({
+        next: (event) => {
+          // Metered on arrival, even while held: what was generated is charged however the call ends.
+          if (!stopped) meter.observe(event);
+          handle({ kind: 'next', event });
+        },
+        error: (error: unknown) => handle({ kind: 'error', error }),
+        complete: () => handle({ kind: 'complete' }),
+      });
+    return () => {
+      upstream.unsubscribe();
+      swallow(settle());
+    };
+  });
+}
+
+/** Runs a store write whose failure has nowhere to go (a subscriber already left): never an unhandled rejection. */
+export function swallow(value: MaybePromise<unknown>): void {
+  if (isPromiseLike(value)) value.then(undefined, () => undefined);
+}
