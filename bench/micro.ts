@@ -45,9 +45,8 @@ function pendingFetch(onCall: () => void): typeof fetch {
   return (_input, init) =>
     new Promise<Response>((_resolve, reject) => {
       onCall();
-      init?.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')), {
-        once: true,
-      });
+      const signal = init?.signal;
+      signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
     });
 }
 

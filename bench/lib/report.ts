@@ -294,6 +294,7 @@ export function renderTable(results: Results): string {
     throughput: { tokens: number };
     ttft: { tokens: number; calls: number };
     warmCalls: number;
+    warmTokens: number;
     memoryWarmTokens: number;
   };
   const out: string[] = [];
@@ -310,7 +311,7 @@ export function renderTable(results: Results): string {
     `- Versions: ${Object.entries(results.versions)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}.`,
-    `- Method: a loopback server in its own process streams pre-rendered vendor bodies as fast as the socket takes them; every client runs in a fresh process (warmed up with ${plan.warmCalls} 1,000-token call(s)), runs are interleaved, each assembled text is checked byte for byte (length and SHA-256) and a wrong one counts as a failure. Medians with [min–max]; ratios are to the floor on the same protocol, paired run by run. Wall time is the primary figure; CPU time (\`process.cpuUsage\`) is given beside it because it is less sensitive to other load on the machine.`,
+    `- Method: a loopback server in its own process streams pre-rendered vendor bodies as fast as the socket takes them; every client runs in a fresh process (warmed up with ${plan.warmCalls} call(s) of ${plan.warmTokens.toLocaleString('en-US')} tokens), runs are interleaved, each assembled text is checked byte for byte (length and SHA-256) and a wrong one counts as a failure. Medians with [min–max]; ratios are to the floor on the same protocol, paired run by run. Wall time is the primary figure; CPU time (\`process.cpuUsage\`) is given beside it because it is less sensitive to other load on the machine.`,
     '',
   );
 
