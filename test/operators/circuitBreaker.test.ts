@@ -377,10 +377,9 @@ describe('withCircuitBreaker / guard (marbles)', () => {
 
 /** A store that answers every call with a promise (as Redis would), optionally failing. */
 function asyncStore(inner: StateStore, fail = false): StateStore {
+  // Microtask promises: asynchronous like a network store, yet settled before any timer runs.
   const later = <T>(value: () => T): Promise<T> =>
-    new Promise((resolve, reject) =>
-      setTimeout(() => (fail ? reject(new Error('store down')) : resolve(value())), 1),
-    );
+    Promise.resolve().then(() => (fail ? Promise.reject(new Error('store down')) : value()));
   return {
     get: (k) => later(() => inner.get(k) as string | undefined),
     set: (k, v, o) => later(() => inner.set(k, v, o) as void),
@@ -395,6 +394,9 @@ function asyncStore(inner: StateStore, fail = false): StateStore {
   };
 }
 
+/** Lets every pending store promise settle (they are microtasks; a timer runs after all of them). */
+const settled = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
+
 describe('circuit breaker over an asynchronous store', () => {
   it('works the same with promises', async () => {
     const breaker = createCircuitBreaker({
@@ -405,7 +407,7 @@ describe('circuit breaker over an asynchronous store', () => {
     const model = scriptedModel({ provider: 'acme', model: 'm1', scripts: [{ fail: 'unavailable' }, {}] });
     const guarded = model.pipe(withCircuitBreaker(breaker));
     await expect(collect(guarded.stream(request))).rejects.toMatchObject({ kind: 'unavailable' });
-    await new Promise((r) => setTimeout(r, 20));
+    await settled();
     await expect(collect(guarded.stream(request))).rejects.toMatchObject({ kind: 'circuit_open' });
     await expect(breaker.state(ref)).resolves.toMatchObject({ state: 'open' });
   });
@@ -425,10 +427,10 @@ describe('circuit breaker over an asynchronous store', () => {
     const model = scriptedModel({ provider: 'acme', model: 'm1', scripts: [{ fail: 'unavailable' }, {}] });
     const guarded = model.pipe(withCircuitBreaker(breaker));
     await expect(collect(guarded.stream(request))).rejects.toMatchObject({ kind: 'unavailable' });
-    await new Promise((r) => setTimeout(r, 20));
+    await settled();
     const early = guarded.stream(request).subscribe();
     early.unsubscribe();
-    await new Promise((r) => setTimeout(r, 30));
+    await settled();
     await expect(breaker.state(ref)).resolves.toMatchObject({ state: 'half-open', probes: 0 });
     expect(model.calls()).toBe(1);
     expect((await collect(guarded.stream(request))).text).toBe('ok');

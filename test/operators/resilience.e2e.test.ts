@@ -168,7 +168,7 @@ describe.each(TRANSPORTS)('resilience end to end (%s transport)', (transport) =>
           ? { text: 'Claude answers.' }
           : undefined,
     );
-    const bounded = (m: LanguageModel): LanguageModel => m.pipe(withTimeout({ idleMs: 150 }));
+    const bounded = (m: LanguageModel): LanguageModel => m.pipe(withTimeout({ idleMs: 400 }));
     const model = flash.pipe(
       withFallback({ candidates: () => [flash, claude].map(bounded), onMidStream: 'restart' }),
     );
