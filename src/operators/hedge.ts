@@ -4,7 +4,7 @@ import type { ModelRef, TokenEvent } from '../core/events.js';
 import { defineModel, type LanguageModel, type ModelPolicy, type ModelPool } from '../core/model.js';
 import { allFailedError } from './internal/allFailed.js';
 import { Attempt } from './internal/attempt.js';
-import { type CandidateSource, resolveCandidates } from './internal/candidates.js';
+import { type CandidateSource, healthyCandidates, resolveCandidates } from './internal/candidates.js';
 import { shouldFallbackByDefault } from './withFallback.js';
 
 /** Options of {@link hedge}. */
@@ -17,6 +17,11 @@ export interface HedgeOptions {
    * `(request, model) => pool` gives the whole list.
    */
   readonly candidates?: CandidateSource;
+  /**
+   * Skips candidates it says are unhealthy, unless it says so of every candidate (then all are raced
+   * anyway). Asked once per call. Default: every candidate is raced.
+   */
+  readonly isHealthy?: (model: ModelRef) => boolean;
   /** Most candidates started for one call. Default: every candidate. */
   readonly maxAttempts?: number;
   /**
@@ -62,7 +67,10 @@ export function hedge(options: HedgeOptions): ModelPolicy {
         new Observable<TokenEvent>((subscriber) => {
           let pool: ModelPool;
           try {
-            pool = resolveCandidates(model, request, options.candidates);
+            pool = healthyCandidates(
+              resolveCandidates(model, request, options.candidates),
+              options.isHealthy,
+            );
           } catch (error) {
             subscriber.error(toLLMError(error));
             return;

@@ -6,7 +6,7 @@ import { defineModel, type LanguageModel, type ModelPolicy, type ModelPool } fro
 import type { ChatRequest } from '../core/request.js';
 import { allFailedError } from './internal/allFailed.js';
 import { Attempt } from './internal/attempt.js';
-import { type CandidateSource, resolveCandidates } from './internal/candidates.js';
+import { type CandidateSource, healthyCandidates, resolveCandidates } from './internal/candidates.js';
 import { withPrefill } from './internal/prefill.js';
 
 export type { CandidateSource } from './internal/candidates.js';
@@ -37,6 +37,12 @@ export interface FallbackOptions {
    * `context_length` moves only to a candidate with a larger context window (see `catalog`).
    */
   readonly shouldFallback?: (error: LLMError) => boolean;
+  /**
+   * Skips candidates it says are unhealthy (e.g. `createHealthMonitor(…).isHealthy`), unless it says so of
+   * every candidate: then all are tried anyway. Asked once per call. Default: every candidate is tried.
+   * A throw fails the stream with the thrown error.
+   */
+  readonly isHealthy?: (model: ModelRef) => boolean;
   /** What to do when a candidate fails after content was shown. Default `error`. */
   readonly onMidStream?: MidStreamPolicy;
   /**
@@ -134,7 +140,10 @@ export function withFallback(options: FallbackOptions = {}): ModelPolicy {
         new Observable<TokenEvent>((subscriber) => {
           let pool: ModelPool;
           try {
-            pool = resolveCandidates(model, request, options.candidates);
+            pool = healthyCandidates(
+              resolveCandidates(model, request, options.candidates),
+              options.isHealthy,
+            );
           } catch (error) {
             subscriber.error(toLLMError(error));
             return;

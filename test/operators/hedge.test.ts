@@ -194,6 +194,19 @@ describe('hedge (marbles)', () => {
     });
   });
 
+  it('isHealthy skips unhealthy candidates', () => {
+    const scheduler = testScheduler();
+    scheduler.run(({ expectObservable, flush }) => {
+      const { A, B } = setup(scheduler, { text: ['x'] }, { text: ['y'] });
+      const model = A.pipe(
+        hedge({ delayMs: 5, candidates: [B], isHealthy: (m) => m.provider === 'B', scheduler }),
+      );
+      expectObservable(model.stream(request)).toBe('(byuf|)', v);
+      flush();
+      expect(A.calls()).toBe(0);
+    });
+  });
+
   it('maxAttempts bounds how many candidates start', () => {
     const scheduler = testScheduler();
     scheduler.run(({ expectObservable, flush }) => {

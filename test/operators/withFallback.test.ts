@@ -306,6 +306,18 @@ describe('withFallback (marbles)', () => {
     });
   });
 
+  it('isHealthy skips unhealthy candidates, unless none is healthy', () => {
+    testScheduler().run(({ expectObservable, flush }) => {
+      const { A, B, C } = trio({ text: ['x'] }, { text: ['y'] }, { text: ['z'] });
+      const skipA = A.pipe(withFallback({ candidates: [B, C], isHealthy: (m) => m.provider !== 'A' }));
+      expectObservable(skipA.stream(request)).toBe('(byuf|)', v);
+      const none = A.pipe(withFallback({ candidates: [B, C], isHealthy: () => false }));
+      expectObservable(none.stream(request)).toBe('(axuf|)', v);
+      flush();
+      expect([A.calls(), B.calls(), C.calls()]).toEqual([1, 1, 0]);
+    });
+  });
+
   it('a candidates function gives the whole list', () => {
     testScheduler().run(({ expectObservable, flush }) => {
       const { A, B, C } = trio({}, { fail: 'overloaded' }, { text: ['z'] });

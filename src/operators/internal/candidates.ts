@@ -1,3 +1,4 @@
+import type { ModelRef } from '../../core/events.js';
 import type { LanguageModel, ModelPool } from '../../core/model.js';
 import type { ChatRequest } from '../../core/request.js';
 
@@ -22,4 +23,17 @@ export function resolveCandidates(
   if (source === undefined) return model.candidates(request);
   if (typeof source === 'function') return source(request, model);
   return [...model.candidates(request), ...source];
+}
+
+/**
+ * `pool` without the models `isHealthy` rules out, unless that rules out all of them: then every model is
+ * tried anyway (a provider marked unhealthy may have recovered; failing without trying helps no one).
+ */
+export function healthyCandidates(
+  pool: ModelPool,
+  isHealthy: ((model: ModelRef) => boolean) | undefined,
+): ModelPool {
+  if (!isHealthy) return pool;
+  const healthy = pool.filter((m) => isHealthy({ provider: m.provider, model: m.model }));
+  return healthy.length > 0 ? healthy : pool;
 }
