@@ -224,7 +224,7 @@ export function withFallback(options: FallbackOptions = {}): ModelPolicy {
               subscriber.error(toLLMError(thrown));
               return;
             }
-            if (!move) {
+            if (!move || (shown && onMidStream === 'error')) {
               subscriber.error(error);
               return;
             }

@@ -151,6 +151,18 @@ describe('withFallback (marbles)', () => {
     });
   });
 
+  it("onMidStream 'error': the last candidate's error after content is passed on as is (not all_failed)", () => {
+    testScheduler().run(({ expectObservable }) => {
+      const { A, B } = trio({ fail: 'overloaded' }, { text: ['y', 'z'], fail: 'network', failAfter: 1 });
+      const model = A.pipe(withFallback({ candidates: [B] }));
+      expectObservable(model.stream(request)).toBe(
+        '(Fby#)',
+        { ...v, F: fallbackFromA },
+        errorOf('network', { provider: 'B' }),
+      );
+    });
+  });
+
   it("onMidStream 'restart': a reset event, then the next candidate afresh", () => {
     testScheduler().run(({ expectObservable, flush }) => {
       const { A, B } = trio({ text: ['x', 'y'], fail: 'network', failAfter: 1 }, { text: ['z'] });
