@@ -92,6 +92,51 @@ export type {
 } from './providers/custom.js';
 export { customModel, sseSource } from './providers/custom.js';
 
+// Operators: resilience
+export type {
+  Backoff,
+  BackoffFactory,
+  BackoffOptions,
+  ExponentialBackoffOptions,
+  FixedBackoffOptions,
+  Jitter,
+  LinearBackoffOptions,
+} from './operators/backoff.js';
+export {
+  decorrelatedJitter,
+  equalJitter,
+  exponentialBackoff,
+  fixedBackoff,
+  fullJitter,
+  linearBackoff,
+  noJitter,
+  retryDelay,
+} from './operators/backoff.js';
+export type { RetryOptions } from './operators/retryEvents.js';
+export { retryEvents } from './operators/retryEvents.js';
+export { withRetry } from './operators/withRetry.js';
+export type { TimeoutOptions, TimeoutPhase } from './operators/timeoutEvents.js';
+export { StreamTimeoutError, timeoutEvents } from './operators/timeoutEvents.js';
+export { withTimeout } from './operators/withTimeout.js';
+export type {
+  CircuitState,
+  CircuitStats,
+  ClosedCircuit,
+  HalfOpenCircuit,
+  OpenCircuit,
+} from './operators/circuitMachine.js';
+export type {
+  CircuitBreaker,
+  CircuitBreakerConfig,
+  CircuitTransition,
+} from './operators/createCircuitBreaker.js';
+export { countsAgainstProvider, createCircuitBreaker } from './operators/createCircuitBreaker.js';
+export { withCircuitBreaker } from './operators/withCircuitBreaker.js';
+export type { CandidateSource, FallbackOptions, MidStreamPolicy } from './operators/withFallback.js';
+export { FALLBACK_KINDS, shouldFallbackByDefault, withFallback } from './operators/withFallback.js';
+export type { HedgeOptions } from './operators/hedge.js';
+export { hedge } from './operators/hedge.js';
+
 // Operators: rate limiting
 export { rateLimit } from './operators/rateLimit.js';
 export type {
