@@ -1,8 +1,8 @@
-import { asyncScheduler, Observable, type SchedulerLike, Subject, type Subscription } from 'rxjs';
+import { asyncScheduler, Observable, type SchedulerLike, Subject } from 'rxjs';
 import { costOf, type Pricing } from '../core/catalog.js';
 import { LLMError, toLLMError } from '../core/errors.js';
 import type { ModelRef, TokenEvent } from '../core/events.js';
-import { defineModel, type ModelPolicy } from '../core/model.js';
+import { defineModel, type LanguageModel, type ModelPolicy } from '../core/model.js';
 import type { ChatRequest } from '../core/request.js';
 import {
   type BudgetAlert,
@@ -217,6 +217,24 @@ export function createBudget(config: BudgetConfig = {}): Budget {
     return toNanos(shortfall === 'reject' ? e.worstCase : e.minimum) <= available;
   };
 
+  /** The candidate a call is priced for: the pipeline's first affordable one; a `budget` error when none is. */
+  const targetOf = (model: LanguageModel, call: ChatRequest): ModelRef => {
+    const listed = model.candidates(call);
+    if (listed.length === 0) return model;
+    const found = listed.find((m) => canAfford(m, call));
+    if (found) return found;
+    const first = listed[0] as ModelRef;
+    const e = estimate(first, call);
+    const left = Math.min(capOf(call), accounts.available(first.provider));
+    const needs = shortfall === 'reject' ? e.worstCase : e.minimum;
+    throw new LLMError(
+      'budget',
+      `budget: no candidate is affordable (${modelKey(first)} needs at least $${money(needs)}, ` +
+        `$${money(fromNanos(Math.max(0, left)))} left)`,
+      { provider: first.provider, model: first.model },
+    );
+  };
+
   const policy: ModelPolicy = (model) =>
     defineModel({
       provider: model.provider,
@@ -226,56 +244,34 @@ export function createBudget(config: BudgetConfig = {}): Budget {
         new Observable<TokenEvent>((subscriber) => {
           const hold: Hold = { reservation: undefined };
           const call = { ...request, [holdKey]: hold } as ChatRequest;
-          const fail = (error: unknown): void => subscriber.error(toLLMError(error));
-
-          const listed = model.candidates(call);
-          const target: ModelRef | undefined =
-            listed.length === 0 ? model : listed.find((m) => canAfford(m, call));
-          if (!target) {
-            const first = listed[0] as ModelRef;
-            const e = estimate(first, call);
-            const left = Math.min(capOf(call), accounts.available(first.provider));
-            subscriber.error(
-              new LLMError(
-                'budget',
-                `budget: no candidate is affordable (${modelKey(first)} needs at least $${money(
-                  shortfall === 'reject' ? e.worstCase : e.minimum,
-                )}, $${money(fromNanos(Math.max(0, left)))} left)`,
-                { provider: first.provider, model: first.model },
-              ),
-            );
-            return;
-          }
-          const planned = estimate(target, call);
-          const cap = capOf(call);
-          const worstNanos = toNanos(planned.worstCase);
-          const minimumNanos = toNanos(planned.minimum);
-          const want = (available: number): number | undefined => {
-            const room = Math.min(cap, available);
-            if (shortfall === 'reject') return worstNanos <= room ? worstNanos : undefined;
-            return minimumNanos <= room ? Math.min(worstNanos, room) : undefined;
-          };
-
           let closed = false;
-          let running: Subscription | undefined;
-          const begin = (reservation: Reservation | undefined): void => {
-            if (!reservation) {
-              subscriber.error(
-                new LLMError('budget', `budget: ${modelKey(target)} cannot be afforded now`, {
-                  provider: target.provider,
-                  model: target.model,
-                }),
-              );
-              return;
-            }
-            if (closed) {
-              swallow(accounts.settle(reservation, 0));
-              return;
-            }
-            hold.reservation = reservation;
-            running = budgetedCall(callContext, model, call, reservation, cap, target).subscribe(subscriber);
-          };
+          const fail = (error: unknown): void => subscriber.error(toLLMError(error));
           try {
+            const target = targetOf(model, call);
+            const planned = estimate(target, call);
+            const cap = capOf(call);
+            const worst = toNanos(planned.worstCase);
+            const minimum = toNanos(planned.minimum);
+            const want = (available: number): number | undefined => {
+              const room = Math.min(cap, available);
+              if (shortfall === 'reject') return worst <= room ? worst : undefined;
+              return minimum <= room ? Math.min(worst, room) : undefined;
+            };
+            const begin = (reservation: Reservation | undefined): void => {
+              if (!reservation) {
+                return fail(
+                  new LLMError('budget', `budget: ${modelKey(target)} cannot be afforded now`, {
+                    provider: target.provider,
+                    model: target.model,
+                  }),
+                );
+              }
+              if (closed) return swallow(accounts.settle(reservation, 0));
+              hold.reservation = reservation;
+              // Subscribed with this subscriber itself (as `defer` does): its teardown joins ours, and it
+              // sees at once when the subscriber leaves, even inside a synchronous source.
+              budgetedCall(callContext, model, call, reservation, cap, target).subscribe(subscriber);
+            };
             const reserved = accounts.reserve(target.provider, want);
             if (isPromiseLike(reserved)) reserved.then(begin, fail);
             else begin(reserved);
@@ -284,7 +280,6 @@ export function createBudget(config: BudgetConfig = {}): Budget {
           }
           return () => {
             closed = true;
-            running?.unsubscribe();
           };
         }),
     });
