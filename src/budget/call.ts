@@ -130,6 +130,8 @@ export function budgetedCall(
 
     const forward = (event: TokenEvent): void => {
       subscriber.next(event);
+      // The subscriber left in its handler (take, first): stop the upstream before it produces more.
+      if (subscriber.closed) return halt();
       if (isContentEvent(event)) {
         delivered = true;
         if (overAllowance()) cut();
