@@ -184,7 +184,12 @@ export function withLogging(logger: Logger, options: LoggingOptions = {}): Model
           logger.debug('llm call started', { provider: model.provider, model: requestModel });
           return model.stream(request).subscribe(subscriber);
         }),
-        { source: { provider: model.provider, model: model.model }, requestModel, scheduler },
+        {
+          source: { provider: model.provider, model: model.model },
+          requestModel,
+          explicitModel: request.model !== undefined,
+          scheduler,
+        },
         {
           event: (event) => {
             if (event.type === 'fallback' || event.type === 'reset') {

@@ -285,6 +285,7 @@ export function withMetrics(
         {
           source: { provider: model.provider, model: model.model },
           requestModel: request.model ?? model.model,
+          explicitModel: request.model !== undefined,
           scheduler,
         },
         { end: (r) => record(r) },

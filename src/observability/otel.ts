@@ -191,18 +191,32 @@ export function withTelemetry(options: TelemetryOptions = {}): ModelPolicy {
             parent,
           );
           const active = trace.setSpan(parent, span);
+          let routed = false;
           const tracked = trackCall(
             otelContext.with(active, () => model.stream(request)),
-            { source: { provider: model.provider, model: model.model }, requestModel, scheduler },
             {
-              event: (event) => onEvent(span, event, providerAttrs),
+              source: { provider: model.provider, model: model.model },
+              requestModel,
+              explicitModel: request.model !== undefined,
+              scheduler,
+            },
+            {
+              event: (event) => {
+                onEvent(span, event, providerAttrs);
+                // Behind routing the model asked for is the router's first choice.
+                if (event.type === 'route' && request.model === undefined && !routed) {
+                  routed = true;
+                  span.setAttribute(GEN_AI.REQUEST_MODEL, event.chosen.model);
+                  span.updateName(`${operation} ${event.chosen.model}`);
+                }
+              },
               end: (record, error) => {
                 endSpan(span, record, error);
                 if (recordMetrics) {
                   record_(options.meter ?? metrics.getMeter('rxllm'), record, {
                     [GEN_AI.OPERATION_NAME]: operation,
                     ...providerAttrs(record.provider),
-                    [GEN_AI.REQUEST_MODEL]: requestModel,
+                    [GEN_AI.REQUEST_MODEL]: record.requestModel,
                     [GEN_AI.RESPONSE_MODEL]: record.model,
                   });
                 }

@@ -12,11 +12,17 @@ export type CallOutcome = 'success' | 'error' | 'aborted';
  * message, a prompt, an answer or a header, so nothing in it can carry a secret.
  */
 export interface CallMetrics {
-  /** Provider that answered (the last `start`), else the failing error's, else the wrapped model's. */
+  /**
+   * Provider that answered (the last `start`); for a failure, the error's, or for `all_failed` its first
+   * cause's (the first candidate tried); else the wrapped model's.
+   */
   readonly provider: string;
   /** Model that answered, as the vendor reported it (`gpt-4o-mini-2024-07-18`). */
   readonly model: string;
-  /** Model asked for: the request's `model`, else the wrapped model's name. */
+  /**
+   * Model asked for: the request's `model`; else, behind routing, the model the router chose first (its
+   * `route` event, or the first cause of `all_failed`); else the wrapped model's name.
+   */
   readonly requestModel: string;
   /** Scheduler time the call was subscribed. */
   readonly startedAt: number;
@@ -53,6 +59,8 @@ export interface TrackContext {
   /** Where the call goes before a `start` names the provider (the wrapped model). */
   readonly source: ModelRef;
   readonly requestModel: string;
+  /** True when the request named its model (routing then does not replace `requestModel`). */
+  readonly explicitModel?: boolean;
   readonly scheduler: SchedulerLike;
 }
 
@@ -78,6 +86,7 @@ export function trackCall(
     const { scheduler } = context;
     const startedAt = scheduler.now();
     let ref: ModelRef | undefined;
+    let routedModel: string | undefined;
     let firstAt: number | undefined;
     let usage: {
       inputTokens: number;
@@ -96,12 +105,17 @@ export function trackCall(
     const end = (outcome: CallOutcome, error?: LLMError): void => {
       if (ended) return;
       ended = true;
+      const firstCause = error?.kind === 'all_failed' ? error.causes?.[0] : undefined;
+      const failedAt = error?.provider ? error : firstCause?.provider ? firstCause : undefined;
       const answered =
-        ref ?? (error?.provider ? { provider: error.provider, model: error.model ?? '' } : undefined);
+        ref ??
+        (failedAt?.provider ? { provider: failedAt.provider, model: failedAt.model ?? '' } : undefined);
+      if (!context.explicitModel && routedModel === undefined && firstCause?.model)
+        routedModel = firstCause.model;
       const record: CallMetrics = {
         provider: answered?.provider ?? context.source.provider,
         model: answered?.model || context.source.model,
-        requestModel: context.requestModel,
+        requestModel: routedModel ?? context.requestModel,
         startedAt,
         durationMs: Math.max(0, scheduler.now() - startedAt),
         ...(firstAt !== undefined && { timeToFirstTokenMs: Math.max(0, firstAt - startedAt) }),
@@ -157,6 +171,7 @@ export function trackCall(
           firstAt = undefined;
           break;
         case 'route':
+          if (!context.explicitModel) routedModel ??= event.chosen.model;
           break;
         default:
           assertNever(event);

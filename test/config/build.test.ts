@@ -64,6 +64,15 @@ ${extra}`;
     ]);
     expect(status.budget?.lines.map((l) => l.scope).sort()).toEqual(['global', 'primary']);
     expect(status.spend.calls).toBe(1);
+    // A call every provider failed is attributed to the first candidate tried.
+    sim.handle(() => ({ fault: { type: 'status', status: 503 } }));
+    await expect(collect(pipeline.model.stream(request))).rejects.toMatchObject({ kind: 'all_failed' });
+    expect(pipeline.handles.metrics.recent().at(-1)).toMatchObject({
+      outcome: 'error',
+      errorKind: 'all_failed',
+      provider: 'primary', // its open circuit is the first cause
+      requestModel: 'gpt-4o-mini',
+    });
     expect(JSON.stringify(status)).not.toContain('SECRET-MARKER');
     expect(JSON.stringify(status)).not.toContain(sim.url);
     const keyHeader = sim.requests.find((r) => r.protocol === 'anthropic')?.headers['x-api-key'];

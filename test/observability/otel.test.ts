@@ -8,6 +8,7 @@ import { registerSecret } from '../../src/core/redact.js';
 import { collect } from '../../src/helpers/collect.js';
 import { GEN_AI, withTelemetry } from '../../src/observability/otel.js';
 import { withFallback } from '../../src/operators/withFallback.js';
+import { route } from '../../src/routing/route.js';
 import { scriptedModel } from '../../src/testing/scriptedModel.js';
 import { installOtel, type OtelBackend } from './otelSupport.js';
 
@@ -154,6 +155,19 @@ describe('withTelemetry', () => {
         },
       },
     ]);
+  });
+
+  it('behind routing, names the span after the model the router chose', async () => {
+    const a = scriptedModel({ provider: 'openai', model: 'gpt-4o-mini', scripts: [{ text: 'hi' }] });
+    const b = scriptedModel({ provider: 'anthropic', model: 'claude-haiku-4-5' });
+    const routed = route()([a, b]);
+    await collect(routed.pipe(withTelemetry()).stream({ messages: [{ role: 'user', content: 'x' }] }));
+    const span = otel.tracer.spans[0]!;
+    expect(span.name).toBe('chat gpt-4o-mini');
+    expect(span.attributes['gen_ai.request.model']).toBe('gpt-4o-mini');
+    expect(span.events.map((e) => e.name)).toEqual(['rxllm.route']);
+    const duration = otel.meter.measurements.find((m) => m.instrument === 'gen_ai.client.operation.duration');
+    expect(duration?.attributes['gen_ai.request.model']).toBe('gpt-4o-mini');
   });
 
   it('ends the span of an abandoned call with error.type aborted and status UNSET', () => {
