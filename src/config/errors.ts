@@ -47,12 +47,27 @@ export class ConfigError extends Error {
   }
 }
 
-/** `path: message`. */
+/**
+ * `path: message`.
+ *
+ * ## Example
+ * ```ts
+ * formatIssue({ path: 'routing.strategy', message: 'unknown value "fastest"' }); // 'routing.strategy: unknown value "fastest"'
+ * ```
+ */
 export function formatIssue(issue: ConfigIssue): string {
   return `${issue.path}: ${issue.message}`;
 }
 
-/** `['providers', 1, 'apiKey']` → `providers[1].apiKey`; keys that are not identifiers are quoted. */
+/**
+ * A field path as written in the file; keys that are not identifiers are quoted.
+ *
+ * ## Example
+ * ```ts
+ * formatPath(['providers', 1, 'apiKey']); // 'providers[1].apiKey'
+ * formatPath(['budget', 'providers', 'my provider']); // 'budget.providers["my provider"]'
+ * ```
+ */
 export function formatPath(path: readonly PropertyKey[]): string {
   if (path.length === 0) return '(root)';
   let out = '';

@@ -75,7 +75,15 @@ export interface TrackHooks {
 /**
  * `source` with its call measured: events pass through unchanged, and `hooks.end` is called once with
  * the call's {@link CallMetrics} when it completes, fails, or is unsubscribed. All times come from
- * `context.scheduler`. A hook that throws never breaks the call.
+ * `context.scheduler`. A hook that throws never breaks the call. The building block of `withMetrics`,
+ * `withTelemetry` and `withLogging`.
+ *
+ * ## Example
+ * ```ts
+ * trackCall(model.stream(request), { source: model, requestModel: model.model, scheduler }, {
+ *   end: (record) => console.log(record.outcome, record.durationMs),
+ * });
+ * ```
  */
 export function trackCall(
   source: Observable<TokenEvent>,
@@ -212,6 +220,12 @@ export function trackCall(
  * `model` with its stream replaced by `stream`, keeping its candidates: a pool (a routed model) is passed
  * through unchanged, while a single model lists the wrapped one, so `withFallback` and `hedge` call it
  * through the wrapper.
+ *
+ * ## Example
+ * ```ts
+ * const traced = observedModel(gpt, (request) => gpt.stream(request).pipe(tap(log)));
+ * traced.candidates(request); // [traced]
+ * ```
  */
 export function observedModel(
   model: LanguageModel,
