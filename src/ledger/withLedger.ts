@@ -1,4 +1,4 @@
-import { Observable } from 'rxjs';
+import { defer, finalize, tap } from 'rxjs';
 import { LLMError, toLLMError } from '../core/errors.js';
 import { type FinishReason, isContentEvent, type TokenEvent } from '../core/events.js';
 import { defineModel, type ModelPolicy } from '../core/model.js';
@@ -34,7 +34,7 @@ export function withLedger(ledger: Ledger): ModelPolicy {
       model: model.model,
       candidates: (request) => model.candidates(request),
       stream: (request) =>
-        new Observable<TokenEvent>((subscriber) => {
+        defer(() => {
           const startedAt = scheduler.now();
           const meter = createMeter({
             request,
@@ -75,31 +75,28 @@ export function withLedger(ledger: Ledger): ModelPolicy {
               // A ledger that cannot write must not fail the call it records.
             }
           };
-          const subscription = model.stream(request).subscribe({
-            next(event) {
-              meter.observe(event);
-              if (firstAt === undefined && isContentEvent(event)) firstAt = scheduler.now();
-              if (event.type === 'finish') reason = event.reason;
-              subscriber.next(event);
-            },
-            error(error: unknown) {
-              const e = toLLMError(error);
-              record(e.kind === 'budget' ? 'budget' : e.kind === 'aborted' ? 'aborted' : 'error', e);
-              subscriber.error(error);
-            },
-            complete() {
-              if (reason === undefined) {
-                record('error', new LLMError('incomplete', 'The stream completed without a finish event'));
-              } else {
-                record(reason === 'budget' ? 'budget' : 'success');
-              }
-              subscriber.complete();
-            },
-          });
-          return () => {
-            subscription.unsubscribe();
-            record('aborted');
-          };
+          return model.stream(request).pipe(
+            tap({
+              next(event: TokenEvent) {
+                meter.observe(event);
+                if (firstAt === undefined && isContentEvent(event)) firstAt = scheduler.now();
+                if (event.type === 'finish') reason = event.reason;
+              },
+              error(error: unknown) {
+                const e = toLLMError(error);
+                record(e.kind === 'budget' ? 'budget' : e.kind === 'aborted' ? 'aborted' : 'error', e);
+              },
+              complete() {
+                if (reason === undefined) {
+                  record('error', new LLMError('incomplete', 'The stream completed without a finish event'));
+                } else {
+                  record(reason === 'budget' ? 'budget' : 'success');
+                }
+              },
+            }),
+            // Runs after error and complete too; a call recorded already is not recorded again.
+            finalize(() => record('aborted')),
+          );
         }),
     });
 }

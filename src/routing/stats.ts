@@ -1,4 +1,11 @@
-import { asyncScheduler, Observable, type MonoTypeOperatorFunction, type SchedulerLike } from 'rxjs';
+import {
+  asyncScheduler,
+  defer,
+  finalize,
+  type MonoTypeOperatorFunction,
+  type SchedulerLike,
+  tap,
+} from 'rxjs';
 import { isContentEvent, type ModelRef, type TokenEvent } from '../core/events.js';
 import { modelKey } from './specs.js';
 
@@ -104,44 +111,40 @@ export function createModelStats(options: ModelStatsOptions = {}): ModelStats {
       };
     },
     track: (model) => (source) =>
-      new Observable<TokenEvent>((subscriber) => {
+      defer(() => {
         const e = entry(model);
         const startedAt = scheduler.now();
         const waiting = { at: startedAt };
         let firstAt: number | undefined;
         e.inFlight++;
         e.waiting.add(waiting);
-        const subscription = source.subscribe({
-          next(event) {
-            if (firstAt === undefined && isContentEvent(event)) {
-              firstAt = scheduler.now();
-              e.waiting.delete(waiting);
-              e.ttftMs = ema(e.ttftMs, firstAt - startedAt);
-              e.samples++;
-              e.lastSampleAt = firstAt;
-            } else if (event.type === 'finish' && firstAt !== undefined) {
-              const now = scheduler.now();
-              const seconds = (now - firstAt) / 1000;
-              if (seconds > 0 && event.usage.outputTokens > 0) {
-                e.tokensPerSecond = ema(e.tokensPerSecond, event.usage.outputTokens / seconds);
-                e.lastSampleAt = now;
+        return source.pipe(
+          tap({
+            next(event) {
+              if (firstAt === undefined && isContentEvent(event)) {
+                firstAt = scheduler.now();
+                e.waiting.delete(waiting);
+                e.ttftMs = ema(e.ttftMs, firstAt - startedAt);
+                e.samples++;
+                e.lastSampleAt = firstAt;
+              } else if (event.type === 'finish' && firstAt !== undefined) {
+                const now = scheduler.now();
+                const seconds = (now - firstAt) / 1000;
+                if (seconds > 0 && event.usage.outputTokens > 0) {
+                  e.tokensPerSecond = ema(e.tokensPerSecond, event.usage.outputTokens / seconds);
+                  e.lastSampleAt = now;
+                }
               }
-            }
-            subscriber.next(event);
-          },
-          error(error: unknown) {
-            e.failures++;
-            subscriber.error(error);
-          },
-          complete() {
-            subscriber.complete();
-          },
-        });
-        return () => {
-          e.inFlight--;
-          e.waiting.delete(waiting);
-          subscription.unsubscribe();
-        };
+            },
+            error() {
+              e.failures++;
+            },
+          }),
+          finalize(() => {
+            e.inFlight--;
+            e.waiting.delete(waiting);
+          }),
+        );
       }),
   };
 }
