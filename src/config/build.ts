@@ -8,7 +8,6 @@ import { CredentialError } from '../credentials/errors.js';
 import { resolveCredential } from '../credentials/resolve.js';
 import { type Logger, withLogging } from '../observability/logger.js';
 import { createMetrics, type Metrics, withMetrics } from '../observability/metrics.js';
-import { withTelemetry } from '../observability/otel.js';
 import { exponentialBackoff } from '../operators/backoff.js';
 import { type Budget, type BudgetLineStatus, createBudget } from '../operators/budget.js';
 import { type CacheStats, createCache, type ResponseCache } from '../operators/cache.js';
@@ -277,6 +276,15 @@ export async function buildPipeline(config: RxllmConfig, options: BuildOptions =
   const metrics = options.metrics ?? createMetrics({ scheduler });
   const observability = config.observability;
 
+  // Loaded only when asked for, so `rxllm/config` does not need `@opentelemetry/api` installed.
+  const telemetry: ModelPolicy =
+    observability?.otel === true
+      ? (await import('../observability/otel.js')).withTelemetry({
+          scheduler,
+          legacySystemAttribute: observability.legacySystemAttribute === true,
+        })
+      : identity;
+
   const model = routed.pipe(
     hedgeConfig
       ? hedge({
@@ -290,9 +298,7 @@ export async function buildPipeline(config: RxllmConfig, options: BuildOptions =
     budget ? budget.policy() : identity,
     cache ? cache.policy() : identity,
     withMetrics(metrics),
-    observability?.otel === true
-      ? withTelemetry({ scheduler, legacySystemAttribute: observability.legacySystemAttribute === true })
-      : identity,
+    telemetry,
   );
   const logged = options.logger ? model.pipe(withLogging(options.logger, { scheduler })) : model;
 
