@@ -163,6 +163,66 @@ export { createHealthMonitor, withHealth } from './operators/health.js';
 export type { HealthOutcome, HealthStatus, ModelHealth, ProbeResult } from './operators/healthState.js';
 export type { HealthProbe } from './operators/healthProbe.js';
 
+// Routing
+export type { AffordabilityCheck, RoutedModel, RoutePlan, Router, RouterOptions } from './routing/route.js';
+export { createRouter, route } from './routing/route.js';
+export type {
+  RouteCandidate,
+  RouteDecision,
+  RouteEstimate,
+  RouteRejection,
+  RoutingStrategy,
+  StrategyContext,
+} from './routing/types.js';
+export type {
+  BalancedOptions,
+  BalancedWeights,
+  PerformanceOptions,
+  StrategyName,
+  WeightedRandomOptions,
+} from './routing/strategies/index.js';
+export {
+  balancedStrategy,
+  capabilityStrategy,
+  costStrategy,
+  leastBusyStrategy,
+  performanceStrategy,
+  priorityStrategy,
+  qualityStrategy,
+  roundRobinStrategy,
+  weightedRandomStrategy,
+} from './routing/strategies/index.js';
+export type { TokenCounter, TokenEstimator, TokenEstimatorOptions } from './routing/estimate.js';
+export { createEstimator, heuristicTokens } from './routing/estimate.js';
+export type { ModelStats, ModelStatsOptions, ModelStatsSnapshot } from './routing/stats.js';
+export { createModelStats } from './routing/stats.js';
+export type { ComplexityFloors } from './routing/constraints.js';
+export { DEFAULT_COMPLEXITY_FLOORS } from './routing/constraints.js';
+
+// Budgets and the ledger
+export type {
+  Budget,
+  BudgetAlert,
+  BudgetConfig,
+  BudgetEstimate,
+  BudgetLimits,
+  BudgetLineStatus,
+} from './operators/budget.js';
+export { budget, createBudget } from './operators/budget.js';
+export type {
+  Ledger,
+  LedgerEntry,
+  LedgerGroup,
+  LedgerOptions,
+  LedgerOutcome,
+  LedgerRange,
+  LedgerRecord,
+  MonthProjection,
+  SuccessRate,
+} from './ledger/ledger.js';
+export { createLedger } from './ledger/ledger.js';
+export { withLedger } from './ledger/withLedger.js';
+
 // Operators: cache
 export type { CacheOptions, CacheStats, ResponseCache } from './operators/cache.js';
 export { cache, createCache } from './operators/cache.js';
