@@ -26,7 +26,12 @@ const RESULTS = join(BENCH, 'results');
 const QUICK = process.argv.includes('--quick');
 
 interface Plan {
-  readonly throughput: { readonly tokens: number; readonly runs: { readonly [p in ProtocolName]: number } };
+  readonly throughput: {
+    readonly tokens: number;
+    readonly runs: { readonly [p in ProtocolName]: number };
+    /** Fewer runs for these (the slowest stacks), to keep the whole command within five minutes. */
+    readonly runCaps: { readonly [c in ClientName]?: number };
+  };
   readonly ttft: {
     readonly tokens: number;
     readonly calls: number;
@@ -49,8 +54,12 @@ interface Plan {
 }
 
 const FULL: Plan = {
-  throughput: { tokens: 100_000, runs: { openai: 5, anthropic: 3, gemini: 3, ollama: 3 } },
-  ttft: { tokens: 1000, calls: 30, runs: 3, protocols: PROTOCOL_NAMES },
+  throughput: {
+    tokens: 100_000,
+    runs: { openai: 5, anthropic: 3, gemini: 3, ollama: 3 },
+    runCaps: { 'ai-sdk': 3, langchain: 3, 'rxllm-fusion': 3, 'rxllm-cache-hit': 3 },
+  },
+  ttft: { tokens: 1000, calls: 30, runs: 2, protocols: PROTOCOL_NAMES },
   concurrency: [
     {
       streams: 1000,
@@ -72,7 +81,7 @@ const FULL: Plan = {
 };
 
 const QUICK_PLAN: Plan = {
-  throughput: { tokens: 5000, runs: { openai: 1, anthropic: 1, gemini: 1, ollama: 1 } },
+  throughput: { tokens: 5000, runs: { openai: 1, anthropic: 1, gemini: 1, ollama: 1 }, runCaps: {} },
   ttft: { tokens: 1000, calls: 10, runs: 1, protocols: ['openai'] },
   concurrency: [{ streams: 100, clients: ['floor', 'rxllm-pipeline', 'ai-sdk', 'langchain'] }],
   memory: { tokens: 50_000, clients: ['rxllm-direct', 'rxllm-pipeline-nocache'] },
@@ -99,6 +108,10 @@ function throughputClients(protocol: ProtocolName): ClientName[] {
     'rxllm-fusion',
   ];
   return protocol === 'openai' ? [...all, 'ai-sdk', 'langchain'] : all;
+}
+
+function runsFor(protocol: ProtocolName, client: ClientName): number {
+  return Math.min(plan.throughput.runs[protocol], plan.throughput.runCaps[client] ?? Infinity);
 }
 
 /** Time to first token: the floor and the pipeline on every protocol, the bare adapter on OpenAI. */
@@ -291,13 +304,34 @@ async function main(): Promise<void> {
   };
   phaseDone('install + bundle + server');
   try {
+    // 0. Preflight: every stack once on a short answer (in parallel, not measured), so a broken tree fails
+    // in seconds rather than after minutes of measurements.
+    {
+      const stacks: ClientName[] = [...throughputClients('openai'), 'rxllm-pipeline-nocache'];
+      const checks = await Promise.all(
+        stacks.map(async (client) => ({
+          client,
+          result: await runChild(
+            config(server.url, 'throughput', client, 'openai', 200, {
+              warm: { calls: 0, expect: expect(200) },
+            }),
+          ),
+        })),
+      );
+      const broken = checks.filter((c) => !c.result.ok);
+      for (const b of broken) log(`preflight ${b.client}: ${describe(b.result, () => '')}`);
+      if (broken.length > 0)
+        throw new Error(`bench: ${broken.length} stack(s) failed the preflight; nothing was measured`);
+      phaseDone('preflight');
+    }
+
     // 1. µs per token: interleaved runs, each client in a fresh process; the order rotates every run.
     const maxRuns = Math.max(...Object.values(plan.throughput.runs));
     const jobs = PROTOCOL_NAMES.flatMap((protocol) =>
       throughputClients(protocol).map((client) => ({ protocol, client })),
     );
     for (let run = 0; run < maxRuns; run++) {
-      const active = jobs.filter((j) => run < plan.throughput.runs[j.protocol]);
+      const active = jobs.filter((j) => run < runsFor(j.protocol, j.client));
       const shift = (run * 3) % active.length;
       const order = [...active.slice(shift), ...active.slice(0, shift)];
       for (const { protocol, client } of order) {
@@ -306,7 +340,7 @@ async function main(): Promise<void> {
         );
         results.throughput.push({ protocol, client, run, result });
         log(
-          `throughput run ${run + 1}/${plan.throughput.runs[protocol]} ${protocol} ${client}: ${describe(result, (r) => `${(r['usPerToken'] as number).toFixed(2)} µs/token (cpu ${(r['cpuUsPerToken'] as number).toFixed(2)})`)}`,
+          `throughput run ${run + 1}/${runsFor(protocol, client)} ${protocol} ${client}: ${describe(result, (r) => `${(r['usPerToken'] as number).toFixed(2)} µs/token (cpu ${(r['cpuUsPerToken'] as number).toFixed(2)})`)}`,
         );
       }
     }
