@@ -2,6 +2,7 @@ import { dirname, resolve } from 'node:path';
 import { asyncScheduler, identity, type SchedulerLike, type Subscription } from 'rxjs';
 import { type Catalog, defaultCatalog, type ModelSpec } from '../core/catalog.js';
 import type { ModelRef } from '../core/events.js';
+import { registerSecret } from '../core/redact.js';
 import type { LanguageModel, ModelPolicy } from '../core/model.js';
 import { readCredentialFile, type Credentials } from '../credentials/credentialFile.js';
 import { CredentialError } from '../credentials/errors.js';
@@ -130,7 +131,8 @@ const PASSWORD_ENV = 'RXLLM_CREDENTIALS_PASSWORD';
  * isHealthy }) → hedge | withFallback → budget → cache → withMetrics → withTelemetry → withLogging`.
  *
  * Keys come from the entry's `apiKey` (a string, `{ env }` or `{ credential }`), else the vendor's
- * environment variable; every key is registered for redaction. Renamed providers are priced from the
+ * environment variable; every key, and every credential-like header value (`authorization`, `x-api-key`,
+ * `*-token`, …), is registered for redaction. Renamed providers are priced from the
  * catalog entry of their vendor and model (or their own `pricing`), so routing and budgets see them.
  *
  * ## Example
@@ -429,6 +431,9 @@ function defaultKeySource(p: ProviderConfig, env: Env): { env: string } | undefi
   return name === undefined ? undefined : { env: name };
 }
 
+/** Header names whose values are credentials (registered for redaction like keys). */
+const SECRET_HEADER = /authorization|api[-_]?key|token|secret|password|(^|-)key$/i;
+
 function createProvider(
   p: ProviderConfig,
   name: string,
@@ -436,6 +441,11 @@ function createProvider(
   options: BuildOptions,
   catalog: Catalog,
 ): LanguageModel {
+  for (const [header, value] of Object.entries(p.headers ?? {})) {
+    if (!SECRET_HEADER.test(header)) continue;
+    registerSecret(value);
+    registerSecret(value.replace(/^(Bearer|Basic|Token)\s+/i, ''));
+  }
   const common = {
     model: p.model,
     name,

@@ -28,15 +28,21 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
  *
  * @param value The parsed document.
  * @param env The variables. Default `process.env`.
- * @returns The document with references replaced, and every unresolved reference.
+ * @returns The document with references replaced, every unresolved reference, and the paths of the
+ *   strings that received a value (error messages never show those: they may hold keys).
  */
 export function interpolate(
   value: unknown,
   env: Env = processEnv(),
-): { value: unknown; issues: InterpolationIssue[] } {
+): { value: unknown; issues: InterpolationIssue[]; substituted: (string | number)[][] } {
   const issues: InterpolationIssue[] = [];
+  const substituted: (string | number)[][] = [];
   const walk = (node: unknown, path: (string | number)[]): unknown => {
-    if (typeof node === 'string') return substitute(node, env, (message) => issues.push({ path, message }));
+    if (typeof node === 'string') {
+      const out = substitute(node, env, (message) => issues.push({ path, message }));
+      if (out !== node) substituted.push(path);
+      return out;
+    }
     if (Array.isArray(node)) return node.map((item, i) => walk(item, [...path, i]));
     if (typeof node === 'object' && node !== null) {
       const out: Record<string, unknown> = {};
@@ -45,7 +51,7 @@ export function interpolate(
     }
     return node;
   };
-  return { value: walk(value, []), issues };
+  return { value: walk(value, []), issues, substituted };
 }
 
 function substitute(text: string, env: Env, report: (message: string) => void): string {

@@ -71,14 +71,15 @@ export function validateConfig(data: unknown, options: ParseConfigOptions = {}):
   if (typeof data !== 'object' || Array.isArray(data)) {
     throw new ConfigError([{ path: '(root)', message: 'expected a mapping of sections' }], options.source);
   }
-  const { value, issues: unresolved } = interpolate(data, options.env);
+  const { value, issues: unresolved, substituted } = interpolate(data, options.env);
+  const fromEnv = new Set(substituted.map((path) => formatPath(path)));
   const issues: ConfigIssue[] = unresolved.map((i) => ({ path: formatPath(i.path), message: i.message }));
   const result = configSchema.safeParse(value);
   if (result.success && issues.length === 0) return result.data;
   if (!result.success) {
     const taken = new Set(issues.map((i) => i.path));
     for (const issue of result.error.issues) {
-      for (const converted of describeIssue(issue, value)) {
+      for (const converted of describeIssue(issue, value, fromEnv)) {
         // An unresolved reference already explains whatever the schema says about that field.
         if (!taken.has(converted.path)) issues.push(converted);
       }
@@ -125,10 +126,11 @@ export async function loadConfig(
 
 type ZodIssue = z.core.$ZodIssue;
 
-function describeIssue(issue: ZodIssue, root: unknown): ConfigIssue[] {
+function describeIssue(issue: ZodIssue, root: unknown, fromEnv: ReadonlySet<string>): ConfigIssue[] {
   const path = formatPath(issue.path);
   const at = (suffix: PropertyKey) => formatPath([...issue.path, suffix]);
-  const got = valueAt(root, issue.path);
+  // A value that came from the environment may be a key: describe it, never show it.
+  const got = fromEnv.has(path) ? HIDDEN : valueAt(root, issue.path);
   switch (issue.code) {
     case 'invalid_type':
       return [
@@ -179,6 +181,8 @@ function describeIssue(issue: ZodIssue, root: unknown): ConfigIssue[] {
   }
 }
 
+const HIDDEN = Symbol('a value from the environment');
+
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   let node = root;
   for (const part of path) {
@@ -189,6 +193,7 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
 }
 
 function kindOf(value: unknown): string {
+  if (value === HIDDEN) return 'a value from the environment';
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   switch (typeof value) {
@@ -213,6 +218,7 @@ function article(expected: string): string {
 
 /** A short rendering of a user value (strings quoted and cut; long ones are likely keys, so never shown whole). */
 function show(value: unknown): string {
+  if (value === HIDDEN) return '(a value from the environment)';
   if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 12)}…` : value);
   if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
   if (value === undefined) return 'nothing';

@@ -7,6 +7,7 @@ import { ConfigError } from '../../src/config/errors.js';
 import { parseConfig } from '../../src/config/load.js';
 import { writeCredentialFile } from '../../src/credentials/credentialFile.js';
 import { collect } from '../../src/helpers/collect.js';
+import { redactSecrets } from '../../src/core/redact.js';
 import { anthropicProtocol } from '../../src/testing/simulator/protocols/anthropic.js';
 import { openaiProtocol } from '../../src/testing/simulator/protocols/openai.js';
 import { createSimulator, type Simulator } from '../../src/testing/simulator/server.js';
@@ -78,6 +79,15 @@ ${extra}`;
     const keyHeader = sim.requests.find((r) => r.protocol === 'anthropic')?.headers['x-api-key'];
     expect(keyHeader).toBe(env.ANTHROPIC_KEY);
     pipeline.close();
+  });
+
+  it('registers credential-like header values for redaction', async () => {
+    const config = parseConfig(
+      `providers: [{ type: openai-compatible, name: gw, model: m, baseURL: "\${SIM}/v1", headers: { x-gateway-token: hdr-SECRET-MARKER-31 } }]`,
+      { env },
+    );
+    await buildPipeline(config, { env });
+    expect(redactSecrets('token hdr-SECRET-MARKER-31')).toBe('token [REDACTED]');
   });
 
   it('orders providers by priority and honours a disabled entry', async () => {

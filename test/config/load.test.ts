@@ -155,6 +155,25 @@ describe('parseConfig', () => {
     expect(issuesOf(text)).toEqual(expected);
   });
 
+  it('never shows a value that came from the environment', () => {
+    const plain = { TRANSPORT: 'plain-SECRET-MARKER-9', N: 'abc' };
+    let message = '';
+    try {
+      parseConfig(
+        'providers: [{ type: openai, model: m, transport: "${TRANSPORT}" }]\nretry: { maxAttempts: "${N}" }',
+        {
+          env: plain,
+        },
+      );
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toContain('providers[0].transport: unknown value (a value from the environment)');
+    expect(message).toContain('retry.maxAttempts: expected a number, got a value from the environment');
+    expect(message).not.toContain('plain-SECRET-MARKER-9');
+    expect(message).not.toContain('abc');
+  });
+
   it('lists every problem at once, one per line, and never prints a key', () => {
     const text = `providers:\n  - { type: openai, model: m, apiKey: "\${OPENAI_KEY}", transport: "${env.OPENAI_KEY}" }\n  - { type: x, model: 1 }`;
     let error: unknown;
