@@ -118,6 +118,18 @@ export function calendarWindow(
   timeZone = 'UTC',
   weekStartsOn: Weekday = 1,
 ): CalendarWindow {
+  // Budgets ask for the same few windows on every call: answer from the last one while it still holds.
+  const key = `${period}|${timeZone}|${weekStartsOn}`;
+  const last = recent.get(key);
+  if (last && at >= last.start && at < last.end) return last;
+  const window = compute(period, at, timeZone, weekStartsOn);
+  recent.set(key, window);
+  return window;
+}
+
+const recent = new Map<string, CalendarWindow>();
+
+function compute(period: Period, at: number, timeZone: string, weekStartsOn: Weekday): CalendarWindow {
   const t = local(at, timeZone);
   switch (period) {
     case 'day':
