@@ -32,7 +32,8 @@ export function withLedger(ledger: Ledger): ModelPolicy {
     defineModel({
       provider: model.provider,
       model: model.model,
-      candidates: (request) => model.candidates(request),
+      // What a fallback outside would walk: the candidates, each still recorded.
+      candidates: (request) => model.candidates(request).map((m) => withLedger(ledger)(m)),
       stream: (request) =>
         defer(() => {
           const startedAt = scheduler.now();

@@ -239,7 +239,12 @@ export function createBudget(config: BudgetConfig = {}): Budget {
     defineModel({
       provider: model.provider,
       model: model.model,
-      candidates: (request) => model.candidates(request).filter((m) => canAfford(m, request)),
+      // What a fallback outside would walk: the affordable candidates, each still under this budget.
+      candidates: (request) =>
+        model
+          .candidates(request)
+          .filter((m) => canAfford(m, request))
+          .map((m) => policy(m)),
       stream: (request) =>
         new Observable<TokenEvent>((subscriber) => {
           const hold: Hold = { reservation: undefined };

@@ -1,4 +1,4 @@
-import { Observable, take, VirtualTimeScheduler } from 'rxjs';
+import { Observable, pipe, take, VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { LLMError } from '../../src/core/errors.js';
 import type { TokenEvent } from '../../src/core/events.js';
@@ -11,6 +11,7 @@ import {
   type BudgetLineStatus,
   createBudget,
 } from '../../src/operators/budget.js';
+import { withFallback } from '../../src/operators/withFallback.js';
 import { route } from '../../src/routing/route.js';
 import { memoryStore } from '../../src/state/memoryStore.js';
 import { type Script, scriptedModel } from '../../src/testing/scriptedModel.js';
@@ -229,6 +230,20 @@ describe('budget()', () => {
     const second = drain(pipeline.stream(hi(6)), vts);
     expect(second.events[0]).toMatchObject({ type: 'route', chosen: { provider: 'other', model: 'b' } });
     expect([a.calls(), b.calls()]).toEqual([1, 1]);
+  });
+
+  it('a fallback outside the budget walks candidates that are each still budgeted', async () => {
+    const { spend, model, line } = setup({ limits: { day: 1 } });
+    const a = model([answer(5, { fail: 'overloaded' })]);
+    const b = model([answer(5)], B);
+    const pipeline = pipe(route({ budget: spend, specs: [A, B] }), spend.policy(), withFallback())([a, b]);
+    const done = await collect(pipeline.stream(hi(10)));
+    expect(done.provider).toBe('other');
+    expect(done.failures.map((f) => f.error.kind)).toEqual(['overloaded']);
+    // sim/a failed before content (charged nothing); other/b's finish is charged.
+    expect(line().spent).toBeCloseTo(0.004 + 0.005, 12);
+    expect(line().reserved).toBe(0);
+    expect(spend.outstanding()).toBe(0);
   });
 
   it('moves the reservation when another provider answers, or refuses when its limits cannot hold it', () => {
