@@ -1,7 +1,13 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', testing: 'src/testing.ts', react: 'src/react.ts' },
+  entry: {
+    index: 'src/index.ts',
+    testing: 'src/testing.ts',
+    react: 'src/react.ts',
+    config: 'src/config.ts',
+    otel: 'src/otel.ts',
+  },
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,

@@ -253,6 +253,29 @@ export {
 export type { Ballot, Decision, FusionStrategy, StrategyInput } from './fusion/strategies.js';
 export { majorityVote, weightedConsensus } from './fusion/strategies.js';
 
+// Observability
+export type { CallMetrics, CallOutcome } from './observability/metrics.js';
+export type {
+  HistogramSnapshot,
+  Metrics,
+  MetricsOptions,
+  MetricsSnapshot,
+  SeriesSnapshot,
+} from './observability/metrics.js';
+export { createMetrics, DURATION_BUCKETS_MS, withMetrics } from './observability/metrics.js';
+export type { HistogramFamily, Labels, MetricFamily, ScalarFamily } from './observability/prometheus.js';
+export { metricsFamilies, PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './observability/prometheus.js';
+export type {
+  Logger,
+  LoggerOptions,
+  LoggingOptions,
+  LogHook,
+  LogLevel,
+  LogRecord,
+  LogValue,
+} from './observability/logger.js';
+export { createLogger, sanitizeFields, withLogging } from './observability/logger.js';
+
 // State
 export type {
   MaybePromise,
