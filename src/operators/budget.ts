@@ -132,7 +132,10 @@ interface Hold {
  * the tokens that stream while it answers are charged but may pass the limit.
  *
  * Spend is attributed to the windows the call reserved in (a call across midnight counts for the day it
- * started). The budget prices with its own catalog (`catalog`/`specs`): give providers the same one.
+ * started). The budget prices with its own catalog (`catalog`/`specs`): give providers the same one. A
+ * model with no known price is free to the budget (its `finish` cost is still charged if it reports one).
+ * A call's reservation travels with its request (a private symbol property, kept by object spread), so
+ * `route({ budget })` inside the call counts it as available.
  * Actual usage beyond the estimate (a prompt longer than estimated, a vendor ignoring `maxTokens`) is
  * still charged in full, so a limit can only be exceeded by such an estimation error.
  *
