@@ -141,6 +141,32 @@ export function readErrorBody(body: unknown): { code?: string; message?: string 
   };
 }
 
+/** What an HTTP error response said: its status, headers and parsed body (an SDK error carries these). */
+export interface HttpFault {
+  readonly status: number;
+  readonly headers?: HeaderSource | undefined;
+  /** The parsed JSON body, in any of the shapes {@link readErrorBody} reads. */
+  readonly body: unknown;
+  /** Used when the body has no message. */
+  readonly fallbackMessage?: string;
+  readonly provider: string;
+  readonly model?: string;
+}
+
+/** An error for a non-2xx HTTP response: the status, the vendor's code and message, and its retry hint. */
+export function errorFromStatus(fault: HttpFault): LLMError {
+  const { code, message } = readErrorBody(fault.body);
+  const retryAfterMs = parseRetryAfter(fault.headers);
+  return classifyFault({
+    status: fault.status,
+    ...(code !== undefined && { code }),
+    message: message ?? fault.fallbackMessage ?? `HTTP ${fault.status}`,
+    provider: fault.provider,
+    ...(fault.model !== undefined && { model: fault.model }),
+    ...(retryAfterMs !== undefined && { retryAfterMs }),
+  });
+}
+
 /** An error for a non-2xx HTTP response, from its status, headers and body text. */
 export function errorFromResponse(input: {
   readonly status: number;
@@ -149,20 +175,18 @@ export function errorFromResponse(input: {
   readonly provider: string;
   readonly model?: string;
 }): LLMError {
-  let parsed: unknown;
+  let body: unknown;
   try {
-    parsed = JSON.parse(input.bodyText);
+    body = JSON.parse(input.bodyText);
   } catch {
-    parsed = undefined;
+    body = undefined;
   }
-  const { code, message } = readErrorBody(parsed);
-  const retryAfterMs = parseRetryAfter(input.headers);
-  return classifyFault({
+  return errorFromStatus({
     status: input.status,
-    ...(code !== undefined && { code }),
-    message: message ?? (input.bodyText.slice(0, 200) || `HTTP ${input.status}`),
+    headers: input.headers,
+    body,
+    fallbackMessage: input.bodyText.slice(0, 200) || `HTTP ${input.status}`,
     provider: input.provider,
     ...(input.model !== undefined && { model: input.model }),
-    ...(retryAfterMs !== undefined && { retryAfterMs }),
   });
 }

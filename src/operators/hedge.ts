@@ -1,10 +1,10 @@
 import { asyncScheduler, Observable, type SchedulerLike, type Subscription, timer } from 'rxjs';
 import { type LLMError, toLLMError } from '../core/errors.js';
 import type { ModelRef, TokenEvent } from '../core/events.js';
-import { defineModel, type LanguageModel, type ModelPolicy, type ModelPool } from '../core/model.js';
+import { defineModel, type LanguageModel, type ModelPolicy } from '../core/model.js';
 import { allFailedError } from './internal/allFailed.js';
 import { Attempt } from './internal/attempt.js';
-import { type CandidateSource, healthyCandidates, resolveCandidates } from './internal/candidates.js';
+import { type CandidateSource, openPool } from './internal/candidates.js';
 import { shouldFallbackByDefault } from './withFallback.js';
 
 /** Options of {@link hedge}. */
@@ -65,20 +65,9 @@ export function hedge(options: HedgeOptions): ModelPolicy {
       model: model.model,
       stream: (request) =>
         new Observable<TokenEvent>((subscriber) => {
-          let pool: ModelPool;
-          try {
-            pool = healthyCandidates(
-              resolveCandidates(model, request, options.candidates),
-              options.isHealthy,
-            );
-          } catch (error) {
-            subscriber.error(toLLMError(error));
-            return;
-          }
-          // A model that lists no candidate (a router whose constraints rule out every model) knows best
-          // why: its own stream says so.
-          if (pool.length === 0 && options.candidates === undefined)
-            return model.stream(request).subscribe(subscriber);
+          const opened = openPool(model, request, options, subscriber);
+          if (!('pool' in opened)) return opened.settled;
+          const { pool } = opened;
           const limit = Math.min(pool.length, Math.floor(options.maxAttempts ?? pool.length));
           const running = new Set<Attempt>();
           const causes: LLMError[] = [];

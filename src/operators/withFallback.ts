@@ -2,11 +2,11 @@ import { Observable } from 'rxjs';
 import { type Catalog, defaultCatalog } from '../core/catalog.js';
 import { type LLMError, type LLMErrorKind, toLLMError } from '../core/errors.js';
 import type { ModelRef, TokenEvent } from '../core/events.js';
-import { defineModel, type LanguageModel, type ModelPolicy, type ModelPool } from '../core/model.js';
+import { defineModel, type LanguageModel, type ModelPolicy } from '../core/model.js';
 import type { ChatRequest } from '../core/request.js';
 import { allFailedError } from './internal/allFailed.js';
 import { Attempt } from './internal/attempt.js';
-import { type CandidateSource, healthyCandidates, resolveCandidates } from './internal/candidates.js';
+import { type CandidateSource, openPool } from './internal/candidates.js';
 import { withPrefill } from './internal/prefill.js';
 
 export type { CandidateSource } from './internal/candidates.js';
@@ -138,20 +138,9 @@ export function withFallback(options: FallbackOptions = {}): ModelPolicy {
       model: model.model,
       stream: (request) =>
         new Observable<TokenEvent>((subscriber) => {
-          let pool: ModelPool;
-          try {
-            pool = healthyCandidates(
-              resolveCandidates(model, request, options.candidates),
-              options.isHealthy,
-            );
-          } catch (error) {
-            subscriber.error(toLLMError(error));
-            return;
-          }
-          // A model that lists no candidate (a router whose constraints rule out every model) knows best
-          // why: its own stream says so.
-          if (pool.length === 0 && options.candidates === undefined)
-            return model.stream(request).subscribe(subscriber);
+          const opened = openPool(model, request, options, subscriber);
+          if (!('pool' in opened)) return opened.settled;
+          const { pool } = opened;
           const causes: LLMError[] = [];
           let current: Attempt | undefined;
           /** Content the subscriber holds (since the last reset). */

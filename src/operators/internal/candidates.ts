@@ -1,4 +1,6 @@
-import type { ModelRef } from '../../core/events.js';
+import type { Subscriber, TeardownLogic } from 'rxjs';
+import { toLLMError } from '../../core/errors.js';
+import type { ModelRef, TokenEvent } from '../../core/events.js';
 import type { LanguageModel, ModelPool } from '../../core/model.js';
 import type { ChatRequest } from '../../core/request.js';
 
@@ -36,4 +38,35 @@ export function healthyCandidates(
   if (!isHealthy) return pool;
   const healthy = pool.filter((m) => isHealthy({ provider: m.provider, model: m.model }));
   return healthy.length > 0 ? healthy : pool;
+}
+
+/** Options of {@link openPool}: where candidates come from and which are healthy. */
+export interface PoolOptions {
+  readonly candidates?: CandidateSource | undefined;
+  readonly isHealthy?: ((model: ModelRef) => boolean) | undefined;
+}
+
+/**
+ * The start every multi-model policy shares: resolve the healthy candidates for `request`, or settle
+ * `subscriber` itself and return its teardown: a resolution that throws fails the stream, and a model
+ * that lists no candidate (a router whose constraints rule out every model) answers with its own stream,
+ * which says why.
+ */
+export function openPool(
+  model: LanguageModel,
+  request: ChatRequest,
+  options: PoolOptions,
+  subscriber: Subscriber<TokenEvent>,
+): { readonly pool: ModelPool } | { readonly settled: TeardownLogic } {
+  let pool: ModelPool;
+  try {
+    pool = healthyCandidates(resolveCandidates(model, request, options.candidates), options.isHealthy);
+  } catch (error) {
+    subscriber.error(toLLMError(error));
+    return { settled: undefined };
+  }
+  if (pool.length === 0 && options.candidates === undefined) {
+    return { settled: model.stream(request).subscribe(subscriber) };
+  }
+  return { pool };
 }

@@ -1,4 +1,4 @@
-import { classifyFault, parseRetryAfter, readErrorBody, type HeaderSource } from '../../core/classify.js';
+import { errorFromStatus, type HeaderSource } from '../../core/classify.js';
 import { LLMError, toLLMError } from '../../core/errors.js';
 import { malformedChunk, streamError } from './map.js';
 
@@ -58,15 +58,12 @@ export function mapAnthropicSdkError(error: unknown, provider: string, model: st
     // Without a status the error came in the stream (`event: error`): classify it as the direct
     // transport does; its headers are the 200 response's, not a retry hint.
     if (error.status === undefined) return streamError(error.error ?? error.message, provider, model);
-    const { code, message } = readErrorBody(error.error);
-    const retryAfterMs = parseRetryAfter(error.headers);
-    return classifyFault({
+    return errorFromStatus({
       status: error.status,
-      ...(code !== undefined && { code }),
-      message: message ?? `HTTP ${error.status}`,
+      headers: error.headers,
+      body: error.error,
       provider,
       model,
-      ...(retryAfterMs !== undefined && { retryAfterMs }),
     });
   }
   return toLLMError(error, provider, model);

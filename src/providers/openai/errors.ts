@@ -1,4 +1,4 @@
-import { classifyFault, parseRetryAfter, readErrorBody, type HeaderSource } from '../../core/classify.js';
+import { errorFromStatus, type HeaderSource } from '../../core/classify.js';
 import { LLMError, toLLMError } from '../../core/errors.js';
 import type { MapperContext } from '../shared/run.js';
 import { malformedChunk, streamFault } from './map.js';
@@ -52,16 +52,8 @@ export function mapOpenAIError(error: unknown, context: Pick<MapperContext, 'pro
   }
   if (isSdkApiError(error)) {
     if (typeof error.status === 'number') {
-      const { code, message } = readErrorBody({ error: error.error });
-      const retryAfterMs = parseRetryAfter(error.headers);
-      return classifyFault({
-        status: error.status,
-        ...(code !== undefined && { code }),
-        message: message ?? `HTTP ${error.status}`,
-        provider,
-        model,
-        ...(retryAfterMs !== undefined && { retryAfterMs }),
-      });
+      const body = { error: error.error };
+      return errorFromStatus({ status: error.status, headers: error.headers, body, provider, model });
     }
     // No status: the SDK's error for an `{"error": …}` chunk in the stream.
     if (error.error !== undefined) return streamFault(error.error, context);
