@@ -107,11 +107,9 @@ export interface Router {
  * Fallback and retry drop what a failed attempt emitted before its first content, so each candidate of
  * a decision leads with the `route` event until one of them delivers content.
  *
- * When no model qualifies, `stream()` fails with an `LLMError` before anything is sent: kind `budget`
- * when some model was excluded by the budget alone, `unavailable` (retryable) when some model was
- * excluded by health alone, else `invalid_request`. `candidates()` then lists one stand-in (named like
- * the routed model) whose stream fails with that error, so a fallback walking the ranking reports the
- * reason rather than "nothing to try"; `explain()` shows the empty ranking and every rejection.
+ * When no model qualifies, `stream()` fails with an `LLMError` before anything is sent (and
+ * `candidates()` returns an empty list): kind `budget` when some model was excluded by the budget alone,
+ * `unavailable` (retryable) when some model was excluded by health alone, else `invalid_request`.
  *
  * Every call through a routed model (its own `stream()` or a candidate's) is measured into `stats`:
  * in-flight counts, time to first token, tokens per second; reported prompt usage calibrates the estimator.
@@ -252,14 +250,12 @@ export function createRouter(options: RouterOptions = {}): Router {
             });
           });
         };
-        const refusal = (error: LLMError): LanguageModel =>
-          defineModel({ provider: 'route', model: strategyName, stream: () => throwError(() => error) });
         const routed = defineModel({
           provider: 'route',
           model: strategyName,
           candidates: (request) => {
             const result = plan(pool, request);
-            return result.error ? [refusal(result.error)] : bind(result);
+            return result.error ? [] : bind(result);
           },
           stream: (request) =>
             defer(() => {
