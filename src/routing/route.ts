@@ -108,8 +108,9 @@ export interface Router {
  * a decision leads with the `route` event until one of them delivers content.
  *
  * When no model qualifies, `stream()` fails with an `LLMError` before anything is sent (and
- * `candidates()` returns an empty list): kind `budget` when some model was excluded by the budget alone,
- * `unavailable` (retryable) when some model was excluded by health alone, else `invalid_request`.
+ * `candidates()` returns an empty list, on which `withFallback()` streams the router itself to let it
+ * say why): kind `budget` when some model was excluded by the budget alone, `unavailable` (retryable)
+ * when some model was excluded by health alone, else `invalid_request`. `explain()` lists every rejection.
  *
  * Every call through a routed model (its own `stream()` or a candidate's) is measured into `stats`:
  * in-flight counts, time to first token, tokens per second; reported prompt usage calibrates the estimator.

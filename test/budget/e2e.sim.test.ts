@@ -99,10 +99,10 @@ describe('pipe(route(), withFallback(), budget()) over the simulator', () => {
     // 4. $4.3e-6 left: no model is affordable, and nothing is sent.
     const sent = sim.requests.length;
     const refused = await run({}).catch((e: unknown) => e);
+    // The router refuses with `budget`; withFallback, finding its ranking empty, lets the router say why.
     expect(LLMError.isInstance(refused)).toBe(true);
-    // The router refuses with `budget`; withFallback, which walks the router's (now empty) ranking, reports
-    // it as `all_failed` until it surfaces the inner error itself.
-    expect(['budget', 'all_failed']).toContain((refused as LLMError).kind);
+    expect(refused).toMatchObject({ kind: 'budget', retryable: false });
+    expect((refused as LLMError).message).toContain('openai/gpt-4o-mini: over budget');
     expect(sim.requests.length).toBe(sent);
 
     // The ledger holds every call, and its totals are the budget's spend to the nano-dollar.
