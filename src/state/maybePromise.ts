@@ -1,4 +1,4 @@
-import type { Observable} from 'rxjs';
+import type { Observable } from 'rxjs';
 import { from, of } from 'rxjs';
 import type { MaybePromise } from './store.js';
 
