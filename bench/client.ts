@@ -162,6 +162,7 @@ async function memory(call: Primed, config: ChildConfig): Promise<object> {
   const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
   gc();
   const baseline = process.memoryUsage().rss;
+  const heapBaseline = process.memoryUsage().heapUsed;
   let peak = baseline;
   const timer = setInterval(() => {
     peak = Math.max(peak, process.memoryUsage().rss);
@@ -179,6 +180,7 @@ async function memory(call: Primed, config: ChildConfig): Promise<object> {
   peak = Math.max(peak, process.memoryUsage().rss);
   gc();
   const end = process.memoryUsage().rss;
+  const heapEnd = process.memoryUsage().heapUsed;
   if (length !== config.expect.length || hash.digest('hex') !== config.expect.sha256) {
     throw new Mismatch('memory: the streamed text differs from the expected one');
   }
@@ -188,6 +190,7 @@ async function memory(call: Primed, config: ChildConfig): Promise<object> {
     baselineRssMB: mb(baseline),
     peakGrowthMB: mb(peak - baseline),
     endGrowthMB: mb(end - baseline),
+    heapGrowthMB: mb(heapEnd - heapBaseline),
   };
 }
 

@@ -21,6 +21,7 @@ import { ollama } from '../../src/providers/ollama/index.js';
 import { openai } from '../../src/providers/openai/index.js';
 import type { Transport } from '../../src/providers/shared/options.js';
 import { createMetrics, withMetrics } from '../../src/observability/metrics.js';
+import { createEstimator } from '../../src/routing/estimate.js';
 import { createRouter } from '../../src/routing/route.js';
 import { FALLBACK_MODEL, PROTOCOL_MODEL, type ProtocolName } from '../lib/protocols.js';
 import {
@@ -110,8 +111,10 @@ export function pipelineFactory(
 ): (base: string) => LanguageModel {
   const breaker = createCircuitBreaker();
   const limiter = createRateLimiter({ requestsPerMinute: 10_000_000, tokensPerMinute: 1e12 });
-  const spend = createBudget({ limits: { day: 1_000_000 } });
-  const router = createRouter({ budget: spend });
+  // One estimator for the router and the budget, as their documentation suggests.
+  const estimator = createEstimator();
+  const spend = createBudget({ limits: { day: 1_000_000 }, estimator });
+  const router = createRouter({ budget: spend, estimator });
   const responses = createCache({ maxEntries: 2000, maxBytes: 512 * 1024 * 1024 });
   const metrics = createMetrics();
   const { protocol } = context;

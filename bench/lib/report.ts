@@ -171,7 +171,7 @@ function targets(results: Results, rows: readonly ThroughputRow[]): Target[] {
     if (wall.n === 0) return undefined;
     return {
       target: `${p}: ${plain(label(c, p))} ≤ ${max}× ${plain(label(base, p))}`,
-      measured: `wall ${f(wall.median)}×, cpu ${f(cpu.median)}×`,
+      measured: `wall ${f(wall.median, 3)}×, cpu ${f(cpu.median, 3)}×`,
       met: wall.median <= max,
     };
   };
@@ -435,17 +435,17 @@ export function renderTable(results: Results): string {
       '',
     );
     out.push(
-      '| stack | baseline RSS MB | peak growth MB | growth after GC MB | wall s |',
-      '|---|---:|---:|---:|---:|',
+      '| stack | baseline RSS MB | peak RSS growth MB | RSS growth after GC MB | heap growth after GC MB | wall s |',
+      '|---|---:|---:|---:|---:|---:|',
     );
     for (const m of results.memory) {
       const r = m.result;
       if (!r.ok) {
-        out.push(`| ${label(m.client)} | ✗ ${r.wrong ? 'wrong text' : 'failed'}: ${r.error ?? ''} | | | |`);
+        out.push(`| ${label(m.client)} | ✗ ${r.wrong ? 'wrong text' : 'failed'}: ${r.error ?? ''} | | | | |`);
         continue;
       }
       out.push(
-        `| ${label(m.client)} | ${f(r['baselineRssMB'] as number, 1)} | ${f(r['peakGrowthMB'] as number, 1)} | ${f(r['endGrowthMB'] as number, 1)} | ${f((r['wallMs'] as number) / 1000, 1)} |`,
+        `| ${label(m.client)} | ${f(r['baselineRssMB'] as number, 1)} | ${f(r['peakGrowthMB'] as number, 1)} | ${f(r['endGrowthMB'] as number, 1)} | ${r['heapGrowthMB'] === undefined ? '' : f(r['heapGrowthMB'] as number, 1)} | ${f((r['wallMs'] as number) / 1000, 1)} |`,
       );
     }
     out.push('');
