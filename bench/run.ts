@@ -21,7 +21,8 @@ import { renderChart, renderTable, type ChildResult, type Results } from './lib/
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(BENCH);
-const BUILD = join(BENCH, '.build');
+// Inside bench/node_modules: out of reach of the project's lint, format and type checks, and of git.
+const BUILD = join(BENCH, 'node_modules', '.cache', 'rxllm-bench');
 const RESULTS = join(BENCH, 'results');
 const QUICK = process.argv.includes('--quick');
 

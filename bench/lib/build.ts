@@ -1,9 +1,9 @@
 /**
- * Bundles the server and the client with esbuild into `bench/.build/` (ESM, code-split so that a process
- * loads only its own stack). Packages stay external, resolved to absolute paths: the peers (`ai`,
- * `@ai-sdk/openai`, `@langchain/*`, `tinybench`) from `bench/node_modules`, everything else (rxllm's own
- * dependencies, the vendor SDKs, `eventsource-parser` for the floor) from the project's `node_modules`,
- * so the floor, the SDK loops and rxllm use the very same copies.
+ * Bundles the server and the client with esbuild into `bench/node_modules/.cache/rxllm-bench/` (ESM,
+ * code-split so that a process loads only its own stack). Packages stay external, resolved to absolute
+ * paths: the peers (`ai`, `@ai-sdk/openai`, `@langchain/*`, `tinybench`) from `bench/node_modules`,
+ * everything else (rxllm's own dependencies, the vendor SDKs, `eventsource-parser` for the floor) from
+ * the project's `node_modules`, so the floor, the SDK loops and rxllm use the very same copies.
  */
 import { readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';

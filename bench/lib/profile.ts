@@ -44,7 +44,7 @@ function bundleSources(buildDir: string): Map<string, string[]> {
     if (!file.endsWith('.mjs')) continue;
     const lines = readFileSync(join(buildDir, file), 'utf8').split('\n');
     const sources: string[] = [];
-    let current = `bench/.build/${file}`;
+    let current = `(bundle) ${file}`;
     for (const line of lines) {
       const marker = /^\/\/ (\S+\.(?:ts|js|mjs|cjs))$/.exec(line);
       if (marker) current = marker[1] as string;
