@@ -11,7 +11,7 @@ import {
 } from 'rxjs';
 import { costOf } from '../core/catalog.js';
 import { LLMError, type LLMErrorKind } from '../core/errors.js';
-import { isContentEvent, type ModelRef, type RouteEvent, type TokenEvent } from '../core/events.js';
+import type { ModelRef, RouteEvent, TokenEvent } from '../core/events.js';
 import { defineModel, type LanguageModel, type ModelPool } from '../core/model.js';
 import type { ChatRequest } from '../core/request.js';
 import { type ComplexityFloors, DEFAULT_COMPLEXITY_FLOORS, money, violations } from './constraints.js';
@@ -240,13 +240,9 @@ export function createRouter(options: RouterOptions = {}): Router {
                   const event = toRouteEvent(commit());
                   const stream = inner.stream(request);
                   if (delivered) return stream;
-                  // Policies that switch candidates drop what an attempt emitted before its first content
-                  // (its start, and this event): repeat the route event until one attempt delivers it.
-                  return concat(of<TokenEvent>(event), stream).pipe(
-                    tap((e) => {
-                      if (isContentEvent(e) || e.type === 'finish') delivered = true;
-                    }),
-                  );
+                  // The decision leads the first candidate's stream, once: policies that switch candidates
+                  // pass a `route` event on at once, so the next candidate must not repeat it.
+                  return concat(of<TokenEvent>(event).pipe(tap(() => (delivered = true))), stream);
                 }),
             });
           });

@@ -74,8 +74,9 @@ describe('pipe(route(), withFallback(), budget()) over the simulator', () => {
       openai: { fault: { type: 'status', status: 503 } },
       anthropic: { text: words(5), usage: usage(5) },
     });
-    expect(types(second)).toEqual(['fallback', 'route', 'start', 'usage', 'finish']);
-    expect(second[0]).toMatchObject({
+    // The decision comes first, then the candidate it led to failing, then the next one answering.
+    expect(types(second)).toEqual(['route', 'fallback', 'start', 'usage', 'finish']);
+    expect(second[1]).toMatchObject({
       from: { provider: 'openai', model: 'gpt-4o-mini' },
       error: { kind: 'unavailable' },
     });

@@ -26,7 +26,7 @@ export interface AttemptHandlers {
  * One subscription to one candidate's stream, as policies that may resubscribe or switch provider
  * (retry, fallback, hedging) need it:
  *
- * - its `start` (and any `usage`, `route`, `fallback` before content) is HELD until its first content
+ * - its `start` (and any `usage` or `fallback` before content) is HELD until its first content
  *   event or its `finish`, and dropped if it fails before that, so a failed attempt leaves no trace;
  * - after the first content it is committed: everything passes through, and a failure is reported with
  *   `committed` set, so the policy passes the error on (or emits a `reset`) instead of resubscribing;
@@ -102,6 +102,12 @@ export class Attempt {
     if (this.done || this.finished) return;
     if (event.type === 'start') this.source = { provider: event.provider, model: event.model };
     if (!this._committed) {
+      // A routing decision precedes every attempt: it is the policy's, not the provider's, so it is
+      // shown at once (before any `fallback` it leads to) and never dropped.
+      if (event.type === 'route') {
+        this.pass(event);
+        return;
+      }
       if (!isContentEvent(event) && event.type !== 'finish') {
         this.held.push(event);
         return;
