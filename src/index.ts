@@ -193,7 +193,9 @@ export {
   weightedRandomStrategy,
 } from './routing/strategies/index.js';
 export type { TokenCounter, TokenEstimator, TokenEstimatorOptions } from './routing/estimate.js';
-export { createEstimator, heuristicTokens } from './routing/estimate.js';
+export { createEstimator, heuristicTokens, loadGptTokenizer } from './routing/estimate.js';
+export type { SpecLookup, SpecOptions } from './routing/specs.js';
+export { specLookup } from './routing/specs.js';
 export type { ModelStats, ModelStatsOptions, ModelStatsSnapshot } from './routing/stats.js';
 export { createModelStats } from './routing/stats.js';
 export type { ComplexityFloors } from './routing/constraints.js';
@@ -209,6 +211,8 @@ export type {
   BudgetLineStatus,
 } from './operators/budget.js';
 export { budget, createBudget } from './operators/budget.js';
+export type { CalendarWindow, Period, Weekday } from './budget/windows.js';
+export { calendarWindow } from './budget/windows.js';
 export type {
   Ledger,
   LedgerEntry,
