@@ -28,6 +28,13 @@ export interface StreamMapper<Chunk> {
   readonly done?: boolean;
 }
 
+/**
+ * The reason every unsubscribe aborts with: one shared `AbortError`, the same kind `abort()` builds,
+ * without building it (with its stack) on every call. `fetch` and the SDKs surface it, and
+ * `isAbortError` / `toLLMError` classify it as `aborted`, exactly as the default reason.
+ */
+const ABORTED: Error = new DOMException('This operation was aborted', 'AbortError');
+
 /** Decodes one direct-transport frame to a chunk; `undefined` skips it (keep-alives, `[DONE]`). */
 export type FrameDecoder<Chunk> = (data: string, event: string | undefined) => Chunk | undefined;
 
@@ -82,10 +89,10 @@ export function directStream<Chunk>(
       try {
         subscriber.error(toLLMError(error, http?.provider, http?.model));
       } finally {
-        controller.abort();
+        controller.abort(ABORTED);
       }
     }
-    return () => controller.abort();
+    return () => controller.abort(ABORTED);
   });
 }
 
@@ -116,9 +123,9 @@ export function sdkStream<Chunk>(
       (error: unknown) => {
         if (controller.signal.aborted && subscriber.closed) return;
         subscriber.error(LLMError.isInstance(error) ? error : mapError(error));
-        controller.abort();
+        controller.abort(ABORTED);
       },
     );
-    return () => controller.abort();
+    return () => controller.abort(ABORTED);
   });
 }
