@@ -105,14 +105,26 @@ export function budgetedCall(
       );
       end(() => subscriber.error(error));
     };
+    /**
+     * Whether the attempt's worst case fits the reservation (then no content needs checking), and the
+     * dollars of `headroomTokens` of its output. Worked out at the attempt's first content event and kept
+     * until any other event arrives or passes (a `start` or `reset` begins another attempt and moves the
+     * reservation): both depend only on the attempt's model, the request and the reservation.
+     */
+    let limits: { readonly fits: boolean; readonly reserve: number } | undefined;
     /** True once fewer than `headroomTokens` of output are left of the allowance (only when it is short). */
     const overAllowance = (): boolean => {
-      const reading = meter.read();
-      const earlier = reading.totalCost - reading.attemptCost;
-      const worst = toNanos(earlier + estimate(reading.model, request).worstCase);
-      if (worst <= reservation.nanos) return false;
-      const reserve = (context.headroomTokens * (pricing(reading.model)?.output ?? 0)) / 1e6;
-      return toNanos(reading.totalCost + reserve) > reservation.nanos;
+      if (!limits) {
+        const reading = meter.read();
+        const earlier = reading.totalCost - reading.attemptCost;
+        const worst = toNanos(earlier + estimate(reading.model, request).worstCase);
+        limits = {
+          fits: worst <= reservation.nanos,
+          reserve: (context.headroomTokens * (pricing(reading.model)?.output ?? 0)) / 1e6,
+        };
+      }
+      if (limits.fits) return false;
+      return toNanos(meter.read().totalCost + limits.reserve) > reservation.nanos;
     };
     /** Moves and grows the reservation for the model a `start` names. */
     const follow = (start: StartEvent): MaybePromise<boolean> => {
@@ -135,9 +147,10 @@ export function budgetedCall(
       if (isContentEvent(event)) {
         delivered = true;
         if (overAllowance()) cut();
-      } else if (event.type === 'finish') {
-        swallow(settle());
+        return;
       }
+      limits = undefined;
+      if (event.type === 'finish') swallow(settle());
     };
     const handle = (signal: Signal): void => {
       if (stopped) return;
@@ -180,6 +193,7 @@ export function budgetedCall(
         next: (event) => {
           // Metered on arrival, even while held: what was generated is charged however the call ends.
           if (!stopped) meter.observe(event);
+          if (!isContentEvent(event)) limits = undefined;
           handle({ kind: 'next', event });
         },
         error: (error: unknown) => handle({ kind: 'error', error }),
