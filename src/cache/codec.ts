@@ -19,6 +19,10 @@ const DEFLATED = 'z:';
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+const nativeByteLength = (
+  globalThis as { Buffer?: { byteLength?: (text: string, encoding: 'utf8') => number } }
+).Buffer?.byteLength;
+
 /**
  * Bytes of `text` in UTF-8, without encoding it (a lone surrogate counts 3, as its replacement).
  *
@@ -28,6 +32,8 @@ const decoder = new TextDecoder();
  * ```
  */
 export function utf8Length(text: string): number {
+  // Node's native count (the same answer, lone surrogates included); the loop below where there is none.
+  if (nativeByteLength) return nativeByteLength(text, 'utf8');
   let bytes = 0;
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);

@@ -223,9 +223,15 @@ export function createCache(options: CacheOptions = {}): ResponseCache {
       catchError(() => of(undefined)),
     );
 
-  const write = (storeKey: string, canonical: string, events: [number, TokenEvent][]): void => {
-    const finish = events[events.length - 1]?.[1];
+  const write = (
+    storeKey: string,
+    canonical: string,
+    recorded: readonly TokenEvent[],
+    offsets: readonly number[] | undefined,
+  ): void => {
+    const finish = recorded[recorded.length - 1];
     if (finish?.type !== 'finish') return;
+    const events = recorded.map((event, i): [number, TokenEvent] => [offsets?.[i] ?? 0, event]);
     const now = scheduler.now();
     const entry: StoredEntry = {
       v: 1,
@@ -251,12 +257,17 @@ export function createCache(options: CacheOptions = {}): ResponseCache {
   const recorded = (inner: LanguageModel, request: ChatRequest, storeKey: string, canonical: string) =>
     defer(() => {
       const startedAt = scheduler.now();
-      const events: [number, TokenEvent][] = [];
+      const events: TokenEvent[] = [];
+      // Offsets matter only to a paced replay: an instant cache stores 0 for every event and reads no clock.
+      const offsets: number[] | undefined = replayMode === 'paced' ? [] : undefined;
       // Built from operators, so a subscriber that leaves during a synchronous emission stops the source.
       return inner.stream(request).pipe(
         tap({
-          next: (event) => void events.push([scheduler.now() - startedAt, event]),
-          complete: () => write(storeKey, canonical, events),
+          next: (event) => {
+            events.push(event);
+            offsets?.push(scheduler.now() - startedAt);
+          },
+          complete: () => write(storeKey, canonical, events, offsets),
         }),
       );
     });
