@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 import { describe, expect, it } from 'vitest';
 import { createEstimator, heuristicTokens, loadGptTokenizer } from '../../src/routing/estimate.js';
@@ -44,6 +45,59 @@ describe('heuristicTokens', () => {
     expect(heuristicTokens('')).toBe(0);
     expect(heuristicTokens('a')).toBe(1);
     expect(heuristicTokens('supercalifragilistic')).toBe(3);
+  });
+
+  it('counts ASCII text (scanned without the expression) exactly as the expression does', () => {
+    // The documented rules, by their regular expression: the reference the ASCII scan must agree with.
+    const RE =
+      /(\p{Script=Han})|(\p{Script=Hiragana}|\p{Script=Katakana}|\p{Script=Hangul}|\p{Script=Thai})|([\p{L}\p{M}]+)|(\p{N}+)|(\n+)|([^\s\p{L}\p{M}\p{N}]+)|(\s{2,})/gu;
+    const reference = (text: string): number => {
+      let tokens = 0;
+      for (const m of text.matchAll(RE)) {
+        if (m[1] !== undefined) tokens += 0.75;
+        else if (m[2] !== undefined) tokens += 1.25;
+        else if (m[3] !== undefined) tokens += Math.max(1, Math.ceil(m[3].length / 7));
+        else if (m[4] !== undefined) tokens += Math.ceil(m[4].length / 3) + 0.3;
+        else if (m[5] !== undefined) tokens += 1;
+        else if (m[6] !== undefined) tokens += m[6].length === 1 ? 0.75 : m[6].length / 2.5;
+        else tokens += 0.5;
+      }
+      return Math.ceil(tokens);
+    };
+    const ascii = fc.oneof(
+      fc.constantFrom(
+        'a',
+        'Z',
+        'q',
+        '0',
+        '7',
+        '\n',
+        ' ',
+        '\t',
+        '\r',
+        '\v',
+        '\f',
+        ',',
+        '"',
+        '{',
+        '\x00',
+        '\x1c',
+        '\x7f',
+      ),
+      fc.integer({ min: 0, max: 127 }).map((c) => String.fromCharCode(c)),
+    );
+    fc.assert(
+      fc.property(fc.array(ascii, { maxLength: 40 }), (chars) => {
+        const text = chars.join('');
+        expect(heuristicTokens(text)).toBe(reference(text));
+      }),
+      { numRuns: 2000 },
+    );
+    for (const text of Object.values(samples)) {
+      const ascii = text.replace(/[\u0080-\uffff]/g, '');
+      expect(heuristicTokens(ascii)).toBe(reference(ascii));
+      expect(heuristicTokens(text)).toBe(reference(text));
+    }
   });
 });
 
