@@ -79,8 +79,8 @@ describe('fromSSE(toSSE(provider stream)) for every simulator scenario', () => {
         error: o.error,
       });
       expect(strip(bridged)).toEqual(strip(direct));
-      if (scenario.fault && scenario.fault.type !== 'reset-after')
-        expect(direct.error !== undefined).toBe(true);
+      // Every fault fails the stream (a reset mid-body too, as `network`); every clean scenario finishes.
+      expect(direct.error !== undefined).toBe(scenario.fault !== undefined);
     });
   }
 
