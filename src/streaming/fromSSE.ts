@@ -1,5 +1,6 @@
 import { createParser } from 'eventsource-parser';
 import { Observable } from 'rxjs';
+import { kindForStatus, parseRetryAfter } from '../core/classify.js';
 import { LLMError, toLLMError, type SerializedLLMError } from '../core/errors.js';
 import type { TokenEvent } from '../core/events.js';
 import { decodeEvent, SSE_END, SSE_ERROR } from './sseFormat.js';
@@ -76,16 +77,7 @@ export function fromSSE(
     });
 
     const read = async (response: Response): Promise<void> => {
-      if (!response.ok) {
-        const text = await response.text().catch(() => '');
-        throw new LLMError(
-          response.status === 404 ? 'not_found' : 'unavailable',
-          `SSE endpoint answered HTTP ${response.status}: ${text.slice(0, 200)}`,
-          {
-            status: response.status,
-          },
-        );
-      }
+      if (!response.ok) throw await errorOfResponse(response);
       if (!response.body) throw new LLMError('invalid_response', 'The SSE response has no body');
       const reader = response.body.getReader();
       const decoder = new TextDecoder();
@@ -130,5 +122,28 @@ export function fromSSE(
       },
     );
     return () => controller.abort();
+  });
+}
+
+/**
+ * The error a non-2xx answer carries: the server's own typed error when its body is `{ error: LLMError JSON }`
+ * (as `toJSON()` writes it, and the example gateway answers), otherwise one classified from the status.
+ */
+async function errorOfResponse(response: Response): Promise<LLMError> {
+  const text = await response.text().catch(() => '');
+  try {
+    const body = JSON.parse(text) as { error?: Partial<SerializedLLMError> };
+    const error = body.error;
+    if (error?.name === 'LLMError' && typeof error.kind === 'string' && typeof error.message === 'string') {
+      return LLMError.fromJSON(error as SerializedLLMError);
+    }
+  } catch {
+    // Not JSON: classify by status below.
+  }
+  const retryAfterMs = parseRetryAfter(response.headers);
+  const message = `SSE endpoint answered HTTP ${response.status}: ${text.slice(0, 200)}`;
+  return new LLMError(kindForStatus(response.status), message, {
+    status: response.status,
+    ...(retryAfterMs !== undefined && { retryAfterMs }),
   });
 }

@@ -206,3 +206,23 @@ describe('SSE over real HTTP', () => {
     expect(await lastValueFrom(fromSSE(response).pipe(toArray()))).toEqual([{ type: 'text', text: 'hi' }]);
   });
 });
+
+describe('fromSSE on a non-2xx answer', () => {
+  it("revives the server's typed error from an { error } JSON body", async () => {
+    const sent = new LLMError('budget', 'Daily budget exhausted', { status: 402, provider: 'openai' });
+    const response = new Response(JSON.stringify({ error: sent.toJSON() }), { status: 402 });
+    await expect(lastValueFrom(fromSSE(response))).rejects.toMatchObject({
+      kind: 'budget',
+      status: 402,
+      provider: 'openai',
+    });
+  });
+
+  it('classifies any other body by status, with the retry hint', async () => {
+    const response = new Response('<html>busy</html>', { status: 429, headers: { 'retry-after': '4' } });
+    await expect(lastValueFrom(fromSSE(response))).rejects.toMatchObject({
+      kind: 'rate_limit',
+      retryAfterMs: 4000,
+    });
+  });
+});
