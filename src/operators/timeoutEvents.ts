@@ -129,17 +129,40 @@ export function timingOut(
       });
       let deadline: Subscription | undefined;
       let total: Subscription | undefined;
+      /**
+       * The limit being watched and since when. An event moves `since` instead of the timer; `moved` says
+       * one did (its deadline then yields to events due at the same instant, as a timer armed by that
+       * event would have).
+       */
+      let watch:
+        { readonly phase: TimeoutPhase; readonly limitMs: number; since: number; moved: boolean } | undefined;
 
       const expire = (phase: TimeoutPhase, limitMs: number): void => {
         upstream.unsubscribe();
         subscriber.error(new StreamTimeoutError(phase, limitMs, from));
       };
+      /** A timer is due: expires if the watched limit passed, else waits for what is left of it. */
+      const check = (final: boolean): void => {
+        deadline = undefined;
+        if (!watch) return;
+        const left = watch.since + watch.limitMs - scheduler.now();
+        if (left < 0 || (left === 0 && (final || !watch.moved))) expire(watch.phase, watch.limitMs);
+        else deadline = timer(left, scheduler).subscribe(() => check(left === 0));
+      };
       const arm = (phase: TimeoutPhase, limitMs: number | undefined): void => {
         deadline?.unsubscribe();
-        deadline =
-          limitMs === undefined
-            ? undefined
-            : timer(limitMs, scheduler).subscribe(() => expire(phase, limitMs));
+        deadline = undefined;
+        watch = limitMs === undefined ? undefined : { phase, limitMs, since: scheduler.now(), moved: false };
+        if (limitMs !== undefined) deadline = timer(limitMs, scheduler).subscribe(() => check(false));
+      };
+      /**
+       * Restarts the idle limit at this event. Its deadline only moves later, so the timer armed earlier
+       * stays: when it fires, `check` waits for the rest (one timer per idle period, not one per token).
+       */
+      const touch = (): void => {
+        if (watch?.phase !== 'idle' || deadline === undefined) return arm('idle', idleMs);
+        watch.since = scheduler.now();
+        watch.moved = true;
       };
 
       if (totalMs !== undefined) total = timer(totalMs, scheduler).subscribe(() => expire('total', totalMs));
@@ -158,7 +181,7 @@ export function timingOut(
                 content = true;
                 arm('idle', idleMs);
               } else if (content || firstTokenMs === undefined) {
-                arm('idle', idleMs);
+                touch();
               }
             }
             subscriber.next(event);
