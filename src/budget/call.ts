@@ -166,9 +166,11 @@ export function budgetedCall(
           stopped = true;
           return end(() => subscriber.complete());
         case 'next':
-          break;
+          return pass(signal.event);
       }
-      const { event } = signal;
+    };
+    /** An event's turn (nothing queued before it). */
+    const pass = (event: TokenEvent): void => {
       if (subscriber.closed) return halt();
       if (event.type !== 'start') return forward(event);
       const followed = follow(event);
@@ -194,7 +196,10 @@ export function budgetedCall(
           // Metered on arrival, even while held: what was generated is charged however the call ends.
           if (!stopped) meter.observe(event);
           if (!isContentEvent(event)) limits = undefined;
-          handle({ kind: 'next', event });
+          // Wrapped as a signal only when it must wait its turn.
+          if (stopped) return;
+          if (queue) queue.push({ kind: 'next', event });
+          else pass(event);
         },
         error: (error: unknown) => handle({ kind: 'error', error }),
         complete: () => handle({ kind: 'complete' }),
