@@ -127,7 +127,8 @@ function ndjsonFeeder(onFrame: FrameHandler): Feeder {
   };
 }
 
-function isJson(text: string): boolean {
+/** True when `text` parses as JSON (a whole NDJSON line). */
+export function isJson(text: string): boolean {
   try {
     JSON.parse(text);
     return true;

@@ -1,5 +1,6 @@
 import { LLMError } from '../../core/errors.js';
 import type { OllamaErrorContext, SdkResponseInfo } from './errors.js';
+import { isJson } from '../../transport/http.js';
 
 const NEWLINE = 0x0a;
 
@@ -126,13 +127,4 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
     offset += part.byteLength;
   }
   return out;
-}
-
-function isJson(text: string): boolean {
-  try {
-    JSON.parse(text);
-    return true;
-  } catch {
-    return false;
-  }
 }
