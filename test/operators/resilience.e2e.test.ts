@@ -183,10 +183,11 @@ describe.each(TRANSPORTS)('resilience end to end (%s transport)', (transport) =>
     });
     expect(texts(events)).toBe('StallsClaude answers.');
     // The stalled response never ends on its own: its connection closing is the abort reaching the server.
-    // (abortedByClient() cannot tell here: the simulator marks a stall finished once the client left.)
     const stalled = sim.requests.slice(from).find((r) => r.protocol === 'gemini');
     expect(stalled).toBeDefined();
     await stalled?.closed;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(stalled?.abortedByClient()).toBe(true);
     await allClosed(from);
   });
 

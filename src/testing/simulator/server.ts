@@ -62,6 +62,8 @@ export async function createSimulator(options: SimulatorOptions): Promise<Simula
   const queue: Scenario[] = [];
   const requests: SimRequest[] = [];
   const sockets = new Set<Socket>();
+  /** Responses the simulator reset on purpose (a fault), so their close is not the client's abort. */
+  const resets = new WeakSet<ServerResponse>();
   let handler: ScenarioHandler | undefined;
   let counter = 0;
 
@@ -108,7 +110,9 @@ export async function createSimulator(options: SimulatorOptions): Promise<Simula
     requests.push(record);
     const scenario = handler?.(record) ?? queue.shift() ?? options.defaultScenario ?? {};
     await respond(protocol, scenario, record, raw.length, res);
-    finished = true;
+    // Finished by the simulator: it ended the body or reset the socket itself. A stall the client left,
+    // or a write cut off by the client's abort, stays unfinished: that is an abort reaching the server.
+    finished = res.writableEnded || resets.has(res);
   }
 
   async function respond(
@@ -120,6 +124,7 @@ export async function createSimulator(options: SimulatorOptions): Promise<Simula
   ): Promise<void> {
     const fault = scenario.fault;
     if (fault?.type === 'reset-before-headers') {
+      resets.add(res);
       res.socket?.destroy();
       return;
     }
@@ -160,6 +165,7 @@ export async function createSimulator(options: SimulatorOptions): Promise<Simula
       case 'reset-after':
         // Let the frames already written reach the client before the reset, so `tokens: N` delivers N.
         await flushed(res);
+        resets.add(res);
         res.socket?.destroy();
         return;
       case 'error-event':
