@@ -19,9 +19,14 @@ const DEFLATED = 'z:';
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-const nativeByteLength = (
-  globalThis as { Buffer?: { byteLength?: (text: string, encoding: 'utf8') => number } }
-).Buffer?.byteLength;
+/** The parts of Node's `Buffer` used here, when the runtime has it (looked up, never imported). */
+interface NativeBuffer {
+  byteLength(text: string, encoding: 'utf8'): number;
+  from(buffer: ArrayBufferLike, byteOffset: number, length: number): { toString(encoding: 'base64'): string };
+}
+const nativeBuffer = (globalThis as { Buffer?: NativeBuffer }).Buffer;
+const nativeByteLength =
+  typeof nativeBuffer?.byteLength === 'function' ? nativeBuffer.byteLength.bind(nativeBuffer) : undefined;
 
 /**
  * Bytes of `text` in UTF-8, without encoding it (a lone surrogate counts 3, as its replacement).
@@ -102,6 +107,8 @@ export function compressingCodec(
 
 // btoa/atob exist in browsers and in Node 16+; they take "binary strings", built here in slices.
 function toBase64(bytes: Uint8Array): string {
+  // Node's native encoder where there is one (the same standard, padded base64).
+  if (nativeBuffer) return nativeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64');
   let binary = '';
   for (let i = 0; i < bytes.length; i += 0x8000) {
     binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
