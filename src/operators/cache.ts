@@ -128,7 +128,8 @@ const HOUR = 3_600_000;
  * Creates a {@link ResponseCache}: TTL + LRU (entries and bytes) over a `StateStore`, with compression of
  * large entries and in-flight coalescing.
  *
- * Cache entries are whole recorded streams: only calls that complete with a `finish` are stored. A hit
+ * Cache entries are whole recorded streams: only calls that complete with a `finish` are stored (never
+ * one with reason `budget`, an answer a budget cut short). A hit
  * replays the recorded events (instantly or paced like the original) with every `start` marked
  * `cached: true` and the `finish` cost set to zero (usage kept).
  *
@@ -230,7 +231,9 @@ export function createCache(options: CacheOptions = {}): ResponseCache {
     offsets: readonly number[] | undefined,
   ): void => {
     const finish = recorded[recorded.length - 1];
-    if (finish?.type !== 'finish') return;
+    // A `budget` finish is the budget cutting the answer short, not the model's answer: replaying it would
+    // serve the truncated text to every later call, long after the budget has room again.
+    if (finish?.type !== 'finish' || finish.reason === 'budget') return;
     const events = recorded.map((event, i): [number, TokenEvent] => [offsets?.[i] ?? 0, event]);
     const now = scheduler.now();
     const entry: StoredEntry = {
