@@ -4,7 +4,7 @@ import type { ModelRef, TokenEvent } from '../core/events.js';
 import { defineModel, type LanguageModel, type ModelPolicy } from '../core/model.js';
 import { allFailedError } from './internal/allFailed.js';
 import { Attempt } from './internal/attempt.js';
-import { type CandidateSource, openPool } from './internal/candidates.js';
+import { type CandidateSource, listPool, openPool } from './internal/candidates.js';
 import { shouldFallbackByDefault } from './withFallback.js';
 
 /** Options of {@link hedge}. */
@@ -63,6 +63,8 @@ export function hedge(options: HedgeOptions): ModelPolicy {
     defineModel({
       provider: model.provider,
       model: model.model,
+      // The models it races, so that a budget outside prices the call before anything is sent.
+      candidates: (request) => listPool(model, request, options),
       stream: (request) =>
         new Observable<TokenEvent>((subscriber) => {
           const opened = openPool(model, request, options, subscriber);

@@ -6,12 +6,7 @@ import { defineModel, type LanguageModel, type ModelPolicy } from '../core/model
 import type { ChatRequest } from '../core/request.js';
 import { allFailedError } from './internal/allFailed.js';
 import { Attempt } from './internal/attempt.js';
-import {
-  type CandidateSource,
-  healthyCandidates,
-  openPool,
-  resolveCandidates,
-} from './internal/candidates.js';
+import { type CandidateSource, listPool, openPool } from './internal/candidates.js';
 import { withPrefill } from './internal/prefill.js';
 
 export type { CandidateSource } from './internal/candidates.js';
@@ -143,8 +138,7 @@ export function withFallback(options: FallbackOptions = {}): ModelPolicy {
       model: model.model,
       // The models this walks, so that a policy outside (a budget pricing the call before it is sent, a
       // ledger naming the model it expects) sees real models rather than this unpriced wrapper.
-      candidates: (request) =>
-        healthyCandidates(resolveCandidates(model, request, options.candidates), options.isHealthy),
+      candidates: (request) => listPool(model, request, options),
       stream: (request) =>
         new Observable<TokenEvent>((subscriber) => {
           const opened = openPool(model, request, options, subscriber);

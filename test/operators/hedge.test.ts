@@ -235,3 +235,15 @@ describe('hedge (marbles)', () => {
     expect(slowThenFast.active()).toBe(0);
   });
 });
+
+describe('hedge candidates', () => {
+  it('lists the models it races, so a budget outside prices the real models', () => {
+    const a = scriptedModel({ provider: 'a', model: 'm1' });
+    const b = scriptedModel({ provider: 'b', model: 'm2' });
+    const hedged = a.pipe(hedge({ delayMs: 100, candidates: [b] }));
+    const request = { messages: [{ role: 'user' as const, content: 'hi' }] };
+    expect(hedged.candidates(request).map((m) => `${m.provider}/${m.model}`)).toEqual(['a/m1', 'b/m2']);
+    const healthy = a.pipe(hedge({ delayMs: 100, candidates: [b], isHealthy: (m) => m.provider === 'a' }));
+    expect(healthy.candidates(request).map((m) => m.provider)).toEqual(['a']);
+  });
+});

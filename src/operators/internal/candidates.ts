@@ -60,7 +60,7 @@ export function openPool(
 ): { readonly pool: ModelPool } | { readonly settled: TeardownLogic } {
   let pool: ModelPool;
   try {
-    pool = healthyCandidates(resolveCandidates(model, request, options.candidates), options.isHealthy);
+    pool = listPool(model, request, options);
   } catch (error) {
     subscriber.error(toLLMError(error));
     return { settled: undefined };
@@ -69,4 +69,13 @@ export function openPool(
     return { settled: model.stream(request).subscribe(subscriber) };
   }
   return { pool };
+}
+
+/**
+ * The healthy candidates a multi-model policy walks for `request`. It is also the policy's own
+ * `candidates()`, so a policy outside it (a budget pricing the call before it is sent, a ledger naming
+ * the model it expects) sees the real models rather than an unpriced wrapper.
+ */
+export function listPool(model: LanguageModel, request: ChatRequest, options: PoolOptions): ModelPool {
+  return healthyCandidates(resolveCandidates(model, request, options.candidates), options.isHealthy);
 }
