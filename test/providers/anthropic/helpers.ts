@@ -5,6 +5,8 @@ import type { AnthropicChunk } from '../../../src/providers/anthropic/chunks.js'
 import { anthropicFrameDecoder, createAnthropicMapper } from '../../../src/providers/anthropic/map.js';
 import type { Pricing } from '../../../src/core/catalog.js';
 
+export { allText } from '../support.js';
+
 /** The recorded wire sample (copied from the shared wire samples). */
 export const SAMPLE_SSE = readFileSync(
   new URL('../../fixtures/anthropic/anthropic-text.sse', import.meta.url),
@@ -53,28 +55,4 @@ export function mapChunks(
   } catch (error) {
     return { events, error };
   }
-}
-
-/** Every string inside `value` (messages, causes, JSON), for secret checks. */
-export function allText(value: unknown): string {
-  const seen = new Set<unknown>();
-  const parts: string[] = [];
-  const walk = (v: unknown, depth: number): void => {
-    if (depth > 8 || v === null || v === undefined || seen.has(v)) return;
-    if (typeof v === 'string') return void parts.push(v);
-    if (typeof v !== 'object') return void parts.push(String(v));
-    seen.add(v);
-    if (v instanceof Error) {
-      parts.push(v.message, v.stack ?? '', String(v));
-      walk(v.cause, depth + 1);
-    }
-    try {
-      parts.push(JSON.stringify(v));
-    } catch {
-      // cyclic: walked below
-    }
-    for (const key of Object.getOwnPropertyNames(v)) walk((v as Record<string, unknown>)[key], depth + 1);
-  };
-  walk(value, 0);
-  return parts.join('\n');
 }

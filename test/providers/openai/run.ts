@@ -1,27 +1,7 @@
-import type { Observable } from 'rxjs';
-import { LLMError } from '../../../src/core/errors.js';
+import type { LLMError } from '../../../src/core/errors.js';
 import type { TokenEvent } from '../../../src/core/events.js';
 
-/** Everything a stream did: its events, and its error if it failed. */
-export interface Outcome {
-  readonly events: TokenEvent[];
-  readonly error?: LLMError;
-}
-
-/** Subscribes until the stream ends; a non-LLMError failure is a test bug and rejects. */
-export function outcome(stream: Observable<TokenEvent>): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
-    const events: TokenEvent[] = [];
-    stream.subscribe({
-      next: (event) => events.push(event),
-      error: (error: unknown) =>
-        LLMError.isInstance(error)
-          ? resolve({ events, error })
-          : reject(new Error(`not an LLMError: ${String(error)}`)),
-      complete: () => resolve({ events }),
-    });
-  });
-}
+export { type Outcome, outcome } from '../support.js';
 
 /** Events without the per-response id of `start` (the simulator numbers its responses). */
 export function comparable(events: readonly TokenEvent[]): unknown[] {
