@@ -120,7 +120,9 @@ export function createOllamaMapper(context: MapperContext): StreamMapper<OllamaC
       const message = chunk.message;
       if (message?.thinking) emit({ type: 'reasoning', text: message.thinking });
       if (message?.content) emit({ type: 'text', text: message.content });
-      for (const call of message?.tool_calls ?? []) toolCall(call, emit);
+      // Most chunks carry no tool calls: skip the loop rather than iterate a fresh empty array per token.
+      const calls = message?.tool_calls;
+      if (calls) for (const call of calls) toolCall(call, emit);
       if (chunk.done === true) {
         final = chunk;
         emit({ type: 'usage', usage: mapUsage(chunk) });
