@@ -25,16 +25,22 @@ export interface AssistantToolCall {
   readonly args: unknown;
 }
 
+/** Instructions for the model (Anthropic's `system`, Gemini's `systemInstruction`). */
 export interface SystemMessage {
   readonly role: 'system';
   readonly content: string;
 }
 
+/** The user's turn: text, or parts with images. */
 export interface UserMessage {
   readonly role: 'user';
   readonly content: string | readonly ContentPart[];
 }
 
+/**
+ * The model's turn in the history; as the last message it is a prefill the model continues (where the
+ * vendor supports it).
+ */
 export interface AssistantMessage {
   readonly role: 'assistant';
   readonly content: string;

@@ -52,20 +52,24 @@ export interface StateStore {
 /** A value now, or later. */
 export type MaybePromise<T> = T | PromiseLike<T>;
 
+/** Options of a write: how long the key lives. */
 export interface StoreWriteOptions {
   /** Time to live in milliseconds; the key is gone after it. */
   readonly ttlMs?: number;
 }
 
+/** Options of {@link StateStore.increment}: the ceiling the result must stay under. */
 export interface IncrementOptions extends StoreWriteOptions {
   readonly limit?: number;
 }
 
+/** What {@link StateStore.increment} did: whether it added, and the number afterwards. */
 export interface IncrementResult {
   readonly ok: boolean;
   readonly value: number;
 }
 
+/** One take from a token bucket: how many tokens, the bucket's shape, and the caller's clock. */
 export interface TokenTake {
   readonly tokens: number;
   readonly capacity: number;
@@ -80,6 +84,7 @@ export interface TokenTake {
   readonly allowDebt?: boolean;
 }
 
+/** What {@link StateStore.takeTokens} did: whether it took, what is left, and how long to wait otherwise. */
 export interface TokenTakeResult {
   readonly ok: boolean;
   /** Tokens left after the take (or now, if nothing was taken). */

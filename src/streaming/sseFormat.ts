@@ -15,6 +15,7 @@ import type { TokenEvent } from '../core/events.js';
  * ```
  */
 export const SSE_END = 'end';
+/** The SSE event name of a failed stream's last frame (its data is `LLMError.toJSON()`). */
 export const SSE_ERROR = 'error';
 
 /** One event as an SSE frame. `LLMError`s inside events serialize through their `toJSON`. */

@@ -26,6 +26,7 @@ export interface Scenario {
   readonly headers?: { readonly [name: string]: string };
 }
 
+/** A tool call the simulator streams: its name, its arguments (as JSON), and in how many pieces. */
 export interface SimToolCall {
   readonly id?: string;
   readonly name: string;
@@ -85,6 +86,7 @@ export interface ResolvedScenario {
   };
 }
 
+/** A scripted tool call with its id and its arguments' JSON cut into the pieces to send. */
 export interface ResolvedToolCall {
   readonly id: string;
   readonly name: string;
