@@ -14,8 +14,11 @@ export interface MemoryStoreOptions {
 }
 
 interface Entry {
-  value: string | string[];
+  /** `undefined` only for a token bucket not yet read as a string: rendered from `bucket` on first read. */
+  value: string | string[] | undefined;
   expiresAt: number;
+  /** A token bucket's state as last written by `takeTokens` (its JSON is `value`), so a take parses and renders nothing. */
+  bucket?: { readonly tokens: number; readonly at: number };
 }
 
 /**
@@ -32,7 +35,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): StateStore {
 
   const live = (key: string): Entry | undefined => {
     const entry = entries.get(key);
-    if (entry && entry.expiresAt <= now()) {
+    // Most entries never expire: read the clock only for those that do.
+    if (entry && entry.expiresAt !== Infinity && entry.expiresAt <= now()) {
       entries.delete(key);
       return undefined;
     }
@@ -40,10 +44,12 @@ export function memoryStore(options: MemoryStoreOptions = {}): StateStore {
   };
   const expiry = (opts: StoreWriteOptions | undefined, previous?: Entry): number =>
     opts?.ttlMs !== undefined ? now() + opts.ttlMs : (previous?.expiresAt ?? Infinity);
-  const scalar = (key: string): string | undefined => {
-    const value = live(key)?.value;
+  const scalarOf = (entry: Entry | undefined): string | undefined => {
+    if (entry?.value === undefined && entry?.bucket) entry.value = JSON.stringify(entry.bucket);
+    const value = entry?.value;
     return typeof value === 'string' ? value : undefined;
   };
+  const scalar = (key: string): string | undefined => scalarOf(live(key));
 
   return {
     get(key) {
@@ -57,13 +63,13 @@ export function memoryStore(options: MemoryStoreOptions = {}): StateStore {
     },
     compareAndSet(key, expected, next, opts) {
       const previous = live(key);
-      if (scalar(key) !== expected) return false;
+      if (scalarOf(previous) !== expected) return false;
       entries.set(key, { value: next, expiresAt: expiry(opts, previous) });
       return true;
     },
     increment(key, delta, opts?: IncrementOptions): IncrementResult {
       const previous = live(key);
-      const current = Number(scalar(key) ?? 0);
+      const current = Number(scalarOf(previous) ?? 0);
       const value = current + delta;
       if (opts?.limit !== undefined && delta > 0 && value > opts.limit) return { ok: false, value: current };
       entries.set(key, { value: String(value), expiresAt: expiry(opts, previous) });
@@ -72,7 +78,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): StateStore {
     takeTokens(key, take: TokenTake): TokenTakeResult {
       const previous = live(key);
       const state = previous
-        ? (JSON.parse(previous.value as string) as { tokens: number; at: number })
+        ? (previous.bucket ?? (JSON.parse(previous.value as string) as { tokens: number; at: number }))
         : undefined;
       const elapsed = state ? Math.max(0, take.now - state.at) : 0;
       const available = state
@@ -81,7 +87,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): StateStore {
       if (available >= take.tokens || take.tokens <= 0 || take.allowDebt === true) {
         // A negative take is a refund: it never fills the bucket past its capacity.
         const remaining = Math.min(take.capacity, available - take.tokens);
-        entries.set(key, { value: JSON.stringify({ tokens: remaining, at: take.now }), expiresAt: Infinity });
+        const bucket = { tokens: remaining, at: take.now };
+        entries.set(key, { value: undefined, expiresAt: Infinity, bucket });
         return { ok: true, remaining, waitMs: 0 };
       }
       const waitMs =
