@@ -58,21 +58,27 @@ function guardNdjson(
   context: OllamaErrorContext,
 ): ReadableStream<Uint8Array> {
   const reader = body.getReader();
+  // One streaming decode per network read (a character split across reads is joined); only the text of
+  // the last, unfinished line is carried over. Newlines are single bytes that never occur inside a UTF-8
+  // sequence, so the n-th newline of the text is the n-th newline byte of the read.
   const decoder = new TextDecoder();
-  let line: Uint8Array[] = [];
+  let partial = '';
   let failure: LLMError | undefined;
 
   /** Offset in `bytes` where the first malformed complete line starts, or -1 if every complete line is JSON. */
   function scan(bytes: Uint8Array): number {
+    const text = partial + decoder.decode(bytes, { stream: true });
     let start = 0;
-    for (let nl = bytes.indexOf(NEWLINE); nl !== -1; nl = bytes.indexOf(NEWLINE, start)) {
-      line.push(bytes.subarray(start, nl));
-      const text = decoder.decode(concat(line)).trim();
-      line = [];
-      if (text.length > 0 && !isJson(text)) return start;
+    let lines = 0;
+    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
+      if (!isSimpleJsonLine(text, start, nl)) {
+        const line = text.slice(start, nl).trim();
+        if (line.length > 0 && !isJson(line)) return lineStart(bytes, lines);
+      }
+      lines++;
       start = nl + 1;
     }
-    line.push(bytes.slice(start));
+    partial = start === 0 ? text : text.slice(start);
     return -1;
   }
 
@@ -118,13 +124,27 @@ function guardNdjson(
   );
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0] as Uint8Array;
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+/** Offset in `bytes` just after its `lines`-th newline (0 for the line that began in an earlier read). */
+function lineStart(bytes: Uint8Array, lines: number): number {
   let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.byteLength;
-  }
-  return out;
+  for (let n = 0; n < lines; n++) offset = bytes.indexOf(NEWLINE, offset) + 1;
+  return offset;
+}
+
+// A strict subset of JSON, as a regular expression: objects nested at most three deep whose values are
+// strings, numbers, `true`, `false` or `null` (no arrays), with no newline inside. Every Ollama token line
+// has this shape. A line it matches is JSON for certain, checked in place without copying the line or
+// building its object; any other line is settled by `JSON.parse`, so the outcome is the same.
+const STRING = String.raw`"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"`;
+const SCALAR = String.raw`(?:${STRING}|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)`;
+const WS = '[ \\t\\r]*';
+const object = (value: string): string =>
+  `\\{${WS}(?:${STRING}${WS}:${WS}${value}${WS}(?:,${WS}${STRING}${WS}:${WS}${value}${WS})*)?\\}`;
+const NESTED = object(`(?:${SCALAR}|${object(`(?:${SCALAR}|${object(SCALAR)})`)})`);
+const SIMPLE_JSON_LINE = new RegExp(`${WS}${NESTED}${WS}\n`, 'y');
+
+/** True when `text` from `start` to the newline at `nl` is certainly JSON (false: it may still be). */
+function isSimpleJsonLine(text: string, start: number, nl: number): boolean {
+  SIMPLE_JSON_LINE.lastIndex = start;
+  return SIMPLE_JSON_LINE.test(text) && SIMPLE_JSON_LINE.lastIndex === nl + 1;
 }
