@@ -135,7 +135,8 @@ function lineStart(bytes: Uint8Array, lines: number): number {
 // strings, numbers, `true`, `false` or `null` (no arrays), with no newline inside. Every Ollama token line
 // has this shape. A line it matches is JSON for certain, checked in place without copying the line or
 // building its object; any other line is settled by `JSON.parse`, so the outcome is the same.
-const STRING = String.raw`"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"`;
+const CHARS = String.raw`[^"\\\u0000-\u001f]*`;
+const STRING = String.raw`"${CHARS}(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})${CHARS})*"`;
 const SCALAR = String.raw`(?:${STRING}|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)`;
 const WS = '[ \\t\\r]*';
 const object = (value: string): string =>
