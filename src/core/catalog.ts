@@ -133,10 +133,15 @@ export function createCatalog(
   const byKey = new Map<string, ModelSpec>();
   for (const spec of [...base, ...specs]) byKey.set(`${spec.provider}/${spec.model}`, spec);
   const list = [...byKey.values()];
+  // The catalog never changes: remember each prefix match (and each miss), so a call pays one lookup.
+  const resolved = new Map<string, ModelSpec | null>();
   return {
     get(provider, model) {
-      const exact = byKey.get(`${provider}/${model}`);
+      const key = `${provider}/${model}`;
+      const exact = byKey.get(key);
       if (exact) return exact;
+      const known = resolved.get(key);
+      if (known !== undefined) return known ?? undefined;
       // Vendors answer with dated snapshots of the model asked for; match the longest known prefix.
       let best: ModelSpec | undefined;
       for (const spec of list) {
@@ -144,6 +149,8 @@ export function createCatalog(
           if (!best || spec.model.length > best.model.length) best = spec;
         }
       }
+      if (resolved.size >= 1024) resolved.clear(); // bounded, whatever model names callers make up
+      resolved.set(key, best ?? null);
       return best;
     },
     all: () => list,
