@@ -48,7 +48,18 @@ export function fnv1a64(text: string): string {
   let h1 = 0x8422;
   let h2 = 0x9ce4;
   let h3 = 0xcbf2;
-  for (const byte of encoder.encode(text)) {
+  // ASCII text (nearly every request) is its own UTF-8: hash the char codes without encoding a copy.
+  let ascii = true;
+  for (let i = 0; i < text.length; i++) {
+    if (text.charCodeAt(i) > 0x7f) {
+      ascii = false;
+      break;
+    }
+  }
+  const bytes = ascii ? undefined : encoder.encode(text);
+  const length = bytes ? bytes.length : text.length;
+  for (let i = 0; i < length; i++) {
+    const byte = bytes ? (bytes[i] as number) : text.charCodeAt(i);
     h0 ^= byte;
     // Multiply by the FNV prime 2^40 + 0x1b3, modulo 2^64.
     const t0 = h0 * 0x1b3;
@@ -62,7 +73,11 @@ export function fnv1a64(text: string): string {
     h2 = c2 & 0xffff;
     h3 = (t3 + (c2 >>> 16)) & 0xffff;
   }
-  return [h3, h2, h1, h0].map((limb) => limb.toString(16).padStart(4, '0')).join('');
+  return hex4(h3) + hex4(h2) + hex4(h1) + hex4(h0);
+}
+
+function hex4(limb: number): string {
+  return limb.toString(16).padStart(4, '0');
 }
 
 /** Options of {@link requestKey}. */
