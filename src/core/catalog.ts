@@ -133,24 +133,32 @@ export function createCatalog(
   const byKey = new Map<string, ModelSpec>();
   for (const spec of [...base, ...specs]) byKey.set(`${spec.provider}/${spec.model}`, spec);
   const list = [...byKey.values()];
-  // The catalog never changes: remember each prefix match (and each miss), so a call pays one lookup.
-  const resolved = new Map<string, ModelSpec | null>();
+  // The catalog never changes: remember every answer (prefix matches and misses too) per provider, so a
+  // call pays two Map lookups and builds no key string.
+  const resolved = new Map<string, Map<string, ModelSpec | null>>();
+  let remembered = 0;
   return {
     get(provider, model) {
-      const key = `${provider}/${model}`;
-      const exact = byKey.get(key);
-      if (exact) return exact;
-      const known = resolved.get(key);
-      if (known !== undefined) return known ?? undefined;
-      // Vendors answer with dated snapshots of the model asked for; match the longest known prefix.
-      let best: ModelSpec | undefined;
-      for (const spec of list) {
-        if (spec.provider === provider && model.startsWith(`${spec.model}-`)) {
-          if (!best || spec.model.length > best.model.length) best = spec;
+      let known = resolved.get(provider);
+      const hit = known?.get(model);
+      if (hit !== undefined) return hit ?? undefined;
+      let best = byKey.get(`${provider}/${model}`);
+      if (!best) {
+        // Vendors answer with dated snapshots of the model asked for; match the longest known prefix.
+        for (const spec of list) {
+          if (spec.provider === provider && model.startsWith(`${spec.model}-`)) {
+            if (!best || spec.model.length > best.model.length) best = spec;
+          }
         }
       }
-      if (resolved.size >= 1024) resolved.clear(); // bounded, whatever model names callers make up
-      resolved.set(key, best ?? null);
+      if (remembered >= 1024) {
+        resolved.clear(); // bounded, whatever model names callers make up
+        remembered = 0;
+        known = undefined;
+      }
+      if (!known) resolved.set(provider, (known = new Map()));
+      known.set(model, best ?? null);
+      remembered++;
       return best;
     },
     all: () => list,
