@@ -188,7 +188,19 @@ export function createCache(options: CacheOptions = {}): ResponseCache {
     };
   };
   const stats = new BehaviorSubject<CacheStats>(snapshot());
-  const changed = (): void => stats.next(snapshot());
+  // Nobody watching: no snapshot per call, only a note that the last one is stale (`stats$` refreshes it).
+  let stale = false;
+  const changed = (): void => {
+    if (stats.observed) stats.next(snapshot());
+    else stale = true;
+  };
+  const stats$ = defer(() => {
+    if (stale) {
+      stale = false;
+      stats.next(snapshot());
+    }
+    return stats;
+  });
 
   const quietly = (result: MaybePromise<unknown>): void => {
     if (isPromiseLike(result)) Promise.resolve(result).catch(() => undefined);
@@ -327,7 +339,7 @@ export function createCache(options: CacheOptions = {}): ResponseCache {
 
   return {
     policy: () => wrap,
-    stats$: stats.asObservable(),
+    stats$,
     stats: snapshot,
     clear() {
       const known = lru.keys();
