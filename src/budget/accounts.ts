@@ -152,7 +152,7 @@ export function createAccounts(options: AccountsOptions): Accounts {
       },
     );
 
-  const linesFor = (scope: string, limits: Partial<Record<Period, number>>, at: number): Line[] =>
+  const buildLines = (scope: string, limits: Partial<Record<Period, number>>, at: number): Line[] =>
     PERIODS.filter((period) => limits[period] !== undefined).map((period) => {
       const window = calendarWindow(period, at, options.timeZone, options.weekStartsOn);
       const base = `${scope}:${period}:${window.key}`;
@@ -165,14 +165,32 @@ export function createAccounts(options: AccountsOptions): Accounts {
         spent: `${prefix}:spent:${base}`,
       };
     });
-  const lines = (provider: string | undefined, at: number): Line[] => [
-    ...linesFor('global', options.global, at),
-    ...(provider !== undefined && options.providers[provider]
-      ? linesFor(`provider:${provider}`, options.providers[provider], at)
-      : []),
-  ];
+  // A scope's lines change only when one of its windows ends: keep them (and each provider's full list)
+  // while `at` is inside every window, so a call builds no keys. Nothing mutates a returned list.
+  const scopeLines = new Map<string, Line[]>();
+  const current = (list: readonly Line[], at: number): boolean =>
+    list.every((line) => at >= line.window.start && at < line.window.end);
+  const linesFor = (scope: string, limits: Partial<Record<Period, number>>, at: number): Line[] => {
+    const known = scopeLines.get(scope);
+    if (known && current(known, at)) return known;
+    const built = buildLines(scope, limits, at);
+    if (scopeLines.size >= 256) scopeLines.clear();
+    scopeLines.set(scope, built);
+    return built;
+  };
+  const providerLines = new Map<string, { global: Line[]; own: Line[]; all: Line[] }>();
+  const lines = (provider: string | undefined, at: number): Line[] => {
+    const global = linesFor('global', options.global, at);
+    if (provider === undefined || !options.providers[provider]) return global;
+    const own = linesFor(`provider:${provider}`, options.providers[provider], at);
+    const known = providerLines.get(provider);
+    if (known && known.global === global && known.own === own) return known.all;
+    const all = [...global, ...own];
+    if (providerLines.size >= 256) providerLines.clear();
+    providerLines.set(provider, { global, own, all });
+    return all;
+  };
 
-  /** Adds `nanos` to every line's `used` within its limit; on a refusal, takes back what it added. */
   const hold = (targets: readonly Line[], nanos: number): MaybePromise<boolean> => {
     if (nanos <= 0) return true;
     const done: Line[] = [];
