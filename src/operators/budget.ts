@@ -181,7 +181,26 @@ export function createBudget(config: BudgetConfig = {}): Budget {
     alert: (alert) => alerts.next(alert),
   });
 
+  // A call prices the same request on the same models several times (the router's ranking, the budget's
+  // target, its reservation): remember each estimate per request and model, while the estimator's
+  // calibration for that model is unchanged.
+  const estimates = new WeakMap<
+    ChatRequest,
+    Map<string, Map<string, { readonly factor: number; readonly value: BudgetEstimate }>>
+  >();
   const estimate = (model: ModelRef, request: ChatRequest): BudgetEstimate => {
+    let byProvider = estimates.get(request);
+    if (!byProvider) estimates.set(request, (byProvider = new Map()));
+    let byModel = byProvider.get(model.provider);
+    if (!byModel) byProvider.set(model.provider, (byModel = new Map()));
+    const factor = estimator.factor(model);
+    const known = byModel.get(model.model);
+    if (known && known.factor === factor) return known.value;
+    const value = price(model, request);
+    byModel.set(model.model, { factor, value });
+    return value;
+  };
+  const price = (model: ModelRef, request: ChatRequest): BudgetEstimate => {
     const spec = specOf(model);
     const inputTokens = estimator.promptTokens(request, model);
     const maxOutputTokens =
