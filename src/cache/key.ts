@@ -11,53 +11,20 @@ import type { ChatRequest } from '../core/request.js';
  * ```
  */
 export function canonicalJson(value: unknown): string {
-  return write(value) ?? 'null';
+  return JSON.stringify(sortKeys(value)) ?? 'null';
 }
 
-const INDEX = /^(?:0|[1-9]\d*)$/;
-
-/** An array index as an object key: `JSON.stringify` writes those first, in numeric order. */
-function isIndex(key: string): boolean {
-  return INDEX.test(key) && Number(key) < 4294967295;
-}
-
-/**
- * `JSON.stringify(sortKeys(value))` written out directly, without building the sorted copy: the text of
- * `value`, or `undefined` where `JSON.stringify` would leave the member out.
- */
-function write(value: unknown): string | undefined {
-  if (value === null || typeof value !== 'object') {
-    return typeof value === 'function' ? undefined : (JSON.stringify(value) as string | undefined);
-  }
-  if (Array.isArray(value)) {
-    let out = '[';
-    for (let i = 0; i < value.length; i++) {
-      if (i > 0) out += ',';
-      const item: unknown = value[i];
-      out += (item === undefined ? 'null' : write(item)) ?? 'null';
-    }
-    return out + ']';
-  }
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map((item) => (item === undefined ? null : sortKeys(item)));
+  if (value === null || typeof value !== 'object') return value;
   const withJson = value as { toJSON?: () => unknown };
-  if (typeof withJson.toJSON === 'function') return write(withJson.toJSON());
-  const keys = Object.keys(value).sort();
-  // The sorted copy was a plain object: its integer-like keys came out first, in numeric order.
-  if (keys.some(isIndex)) {
-    const indices = keys.filter(isIndex).sort((a, b) => Number(a) - Number(b));
-    keys.splice(0, keys.length, ...indices, ...keys.filter((key) => !isIndex(key)));
-  }
-  let out = '{';
-  let first = true;
-  for (const key of keys) {
+  if (typeof withJson.toJSON === 'function') return sortKeys(withJson.toJSON());
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value).sort()) {
     const member = (value as Record<string, unknown>)[key];
-    // (`__proto__` never became an own member of the copy, so it was never written.)
-    if (member === undefined || typeof member === 'function' || key === '__proto__') continue;
-    const text = write(member);
-    if (text === undefined) continue;
-    out += (first ? '' : ',') + JSON.stringify(key) + ':' + text;
-    first = false;
+    if (member !== undefined && typeof member !== 'function') out[key] = sortKeys(member);
   }
-  return out + '}';
+  return out;
 }
 
 const encoder = new TextEncoder();
