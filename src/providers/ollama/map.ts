@@ -102,10 +102,9 @@ export function createOllamaMapper(context: MapperContext): StreamMapper<OllamaC
     emit({ type: 'tool-call', index, id, name, args, rawArgs });
   }
 
-  return {
-    get done() {
-      return final !== undefined;
-    },
+  // `done` is a plain field, set with `final`: the transports read it once per frame.
+  const mapper: StreamMapper<OllamaChatChunk> & { done: boolean } = {
+    done: false,
     chunk(chunk, emit) {
       if (typeof chunk.error === 'string') throw streamFault(chunk.error, source);
       if (!started) {
@@ -125,6 +124,7 @@ export function createOllamaMapper(context: MapperContext): StreamMapper<OllamaC
       if (calls) for (const call of calls) toolCall(call, emit);
       if (chunk.done === true) {
         final = chunk;
+        mapper.done = true;
         emit({ type: 'usage', usage: mapUsage(chunk) });
       }
     },
@@ -147,4 +147,5 @@ export function createOllamaMapper(context: MapperContext): StreamMapper<OllamaC
       });
     },
   };
+  return mapper;
 }
