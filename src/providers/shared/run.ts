@@ -112,7 +112,8 @@ export function sdkStream<Chunk>(
       const map = mapper();
       const iterable = await open(controller.signal);
       for await (const chunk of iterable) {
-        if (controller.signal.aborted) return;
+        // Unsubscribing closes the subscriber before it aborts: a plain field read per chunk.
+        if (subscriber.closed) return;
         if (map.done) continue;
         map.chunk(chunk, emit);
       }
