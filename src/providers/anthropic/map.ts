@@ -2,7 +2,13 @@ import { costOf } from '../../core/catalog.js';
 import { classifyFault, kindForStatus, readErrorBody } from '../../core/classify.js';
 import { LLMError } from '../../core/errors.js';
 import type { FinishReason, Usage } from '../../core/events.js';
-import type { Emit, FrameDecoder, MapperContext, StreamMapper } from '../shared/run.js';
+import {
+  startEvent,
+  type Emit,
+  type FrameDecoder,
+  type MapperContext,
+  type StreamMapper,
+} from '../shared/run.js';
 import type { AnthropicChunk, AnthropicUsage } from './chunks.js';
 
 /**
@@ -228,13 +234,7 @@ export function createAnthropicMapper(context: MapperContext): StreamMapper<Anth
   const start = (emit: Emit, id?: string, answeredBy?: string): void => {
     if (started) return;
     started = true;
-    emit({
-      type: 'start',
-      provider,
-      model,
-      ...(id !== undefined && { id }),
-      ...(answeredBy !== undefined && { responseModel: answeredBy }),
-    });
+    emit(startEvent(context, id, answeredBy));
   };
 
   return {

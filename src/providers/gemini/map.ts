@@ -2,7 +2,7 @@ import { costOf } from '../../core/catalog.js';
 import { classifyFault } from '../../core/classify.js';
 import { LLMError } from '../../core/errors.js';
 import { ZERO_USAGE, type FinishReason, type Usage } from '../../core/events.js';
-import type { Emit, MapperContext, StreamMapper } from '../shared/run.js';
+import { startEvent, type Emit, type MapperContext, type StreamMapper } from '../shared/run.js';
 import type { GeminiChunk, GeminiErrorBody, GeminiUsageMetadata } from './chunks.js';
 
 /**
@@ -183,13 +183,7 @@ export function geminiMapper(context: MapperContext): StreamMapper<GeminiChunk> 
       }
       if (!started) {
         started = true;
-        emit({
-          type: 'start',
-          provider: context.provider,
-          model: context.model,
-          ...(chunk.responseId !== undefined && { id: chunk.responseId }),
-          ...(chunk.modelVersion !== undefined && { responseModel: chunk.modelVersion }),
-        });
+        emit(startEvent(context, chunk.responseId, chunk.modelVersion));
       }
       if (chunk.usageMetadata) usage = mapGeminiUsage(chunk.usageMetadata);
       for (const part of candidate?.content?.parts ?? []) {

@@ -1,7 +1,7 @@
 import { costOf } from '../../core/catalog.js';
 import { LLMError } from '../../core/errors.js';
 import type { FinishReason, Usage } from '../../core/events.js';
-import type { Emit, MapperContext, StreamMapper } from '../shared/run.js';
+import { startEvent, type Emit, type MapperContext, type StreamMapper } from '../shared/run.js';
 import type { OllamaChatChunk, OllamaToolCall } from './chunks.js';
 import { streamFault } from './errors.js';
 
@@ -109,12 +109,7 @@ export function createOllamaMapper(context: MapperContext): StreamMapper<OllamaC
       if (typeof chunk.error === 'string') throw streamFault(chunk.error, source);
       if (!started) {
         started = true;
-        emit({
-          type: 'start',
-          provider: context.provider,
-          model: context.model,
-          ...(chunk.model ? { responseModel: chunk.model } : {}),
-        });
+        emit(startEvent(context, undefined, chunk.model || undefined));
       }
       const message = chunk.message;
       if (message?.thinking) emit({ type: 'reasoning', text: message.thinking });

@@ -16,7 +16,7 @@ import { costOf } from '../../core/catalog.js';
 import { classifyFault } from '../../core/classify.js';
 import { LLMError } from '../../core/errors.js';
 import { ZERO_USAGE, type FinishReason, type Usage } from '../../core/events.js';
-import type { Emit, MapperContext, StreamMapper } from '../shared/run.js';
+import { startEvent, type Emit, type MapperContext, type StreamMapper } from '../shared/run.js';
 import type { OpenAIChunk, OpenAIErrorPayload, OpenAIUsage } from './chunks.js';
 
 /**
@@ -192,13 +192,9 @@ export function createOpenAIMapper(context: MapperContext, options: OpenAIMapper
       if (chunk.object === 'error') throw streamFault(chunk, context);
       if (!started) {
         started = true;
-        emit({
-          type: 'start',
-          provider: context.provider,
-          model: context.model,
-          ...(typeof chunk.id === 'string' && chunk.id !== '' && { id: chunk.id }),
-          ...(typeof chunk.model === 'string' && chunk.model !== '' && { responseModel: chunk.model }),
-        });
+        const id = typeof chunk.id === 'string' && chunk.id !== '' ? chunk.id : undefined;
+        const answeredBy = typeof chunk.model === 'string' && chunk.model !== '' ? chunk.model : undefined;
+        emit(startEvent(context, id, answeredBy));
       }
       for (const choice of chunk.choices ?? []) {
         if ((choice.index ?? 0) !== 0) continue;

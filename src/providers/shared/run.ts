@@ -1,7 +1,7 @@
 import { Observable } from 'rxjs';
 import type { Pricing } from '../../core/catalog.js';
 import { LLMError, toLLMError } from '../../core/errors.js';
-import type { TokenEvent } from '../../core/events.js';
+import type { StartEvent, TokenEvent } from '../../core/events.js';
 import { httpStream, type HttpStreamRequest } from '../../transport/http.js';
 
 /** Passes one normalized event on. */
@@ -34,6 +34,24 @@ export interface StreamMapper<Chunk> {
  * `isAbortError` / `toLLMError` classify it as `aborted`, exactly as the default reason.
  */
 const ABORTED: Error = new DOMException('This operation was aborted', 'AbortError');
+
+/**
+ * A provider's `start` event: the model asked for (what routing, breakers and budgets key on), the
+ * vendor's response id and the model the vendor says answered, each when it sent one.
+ */
+export function startEvent(
+  context: MapperContext,
+  id: string | undefined,
+  responseModel: string | undefined,
+): StartEvent {
+  return {
+    type: 'start',
+    provider: context.provider,
+    model: context.model,
+    ...(id !== undefined && { id }),
+    ...(responseModel !== undefined && { responseModel }),
+  };
+}
 
 /** Decodes one direct-transport frame to a chunk; `undefined` skips it (keep-alives, `[DONE]`). */
 export type FrameDecoder<Chunk> = (data: string, event: string | undefined) => Chunk | undefined;
