@@ -1,4 +1,5 @@
-import { Observable, take } from 'rxjs';
+import type { Observable } from 'rxjs';
+import { take } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { costOf } from '../../src/core/catalog.js';
@@ -7,6 +8,7 @@ import type { TokenEvent } from '../../src/core/events.js';
 import { defineModel } from '../../src/core/model.js';
 import { createEstimator } from '../../src/routing/estimate.js';
 import { type BudgetConfig, type BudgetLineStatus, createBudget } from '../../src/operators/budget.js';
+import { pulledSource } from '../operators/support.js';
 import { A, hi, wordEstimator } from './support.js';
 
 const testScheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
@@ -109,21 +111,8 @@ describe('budget() (marbles)', () => {
   });
 
   it('a synchronous source cut by take() stops where the subscriber stops', () => {
-    let emitted = 0;
-    const sync = defineModel({
-      provider: 'sim',
-      model: 'a',
-      stream: () =>
-        new Observable<TokenEvent>((subscriber) => {
-          for (const key of 'sabab') {
-            if (subscriber.closed) return;
-            emitted++;
-            subscriber.next(values[key]!);
-          }
-          subscriber.next(values.f!);
-          subscriber.complete();
-        }),
-    });
+    const { source, pulled } = pulledSource([...'sababf'].map((key) => values[key]!));
+    const sync = defineModel({ provider: 'sim', model: 'a', stream: () => source });
     const spend = createBudget({
       specs: [A],
       estimator: wordEstimator(),
@@ -137,7 +126,7 @@ describe('budget() (marbles)', () => {
       .pipe(take(2))
       .subscribe((e) => seen.push(e));
     expect(seen).toEqual([values.s, values.a]);
-    expect(emitted).toBe(2);
+    expect(pulled).toHaveLength(2);
     expect((spend.status() as readonly BudgetLineStatus[])[0]!.spent).toBeCloseTo(0.008 + 0.002, 12);
     expect(spend.outstanding()).toBe(0);
   });

@@ -1,4 +1,5 @@
-import { Observable, take } from 'rxjs';
+import type { Observable } from 'rxjs';
+import { take } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { costOf } from '../../src/core/catalog.js';
@@ -8,6 +9,7 @@ import { defineModel } from '../../src/core/model.js';
 import { createLedger } from '../../src/ledger/ledger.js';
 import { withLedger } from '../../src/ledger/withLedger.js';
 import { route } from '../../src/routing/route.js';
+import { pulledSource } from '../operators/support.js';
 import { spec } from './support.js';
 
 type Helpers = Parameters<Parameters<TestScheduler['run']>[0]>[0];
@@ -80,27 +82,15 @@ describe('route() (marbles)', () => {
   });
 
   it('a synchronous source cut by take() stops there', () => {
-    let emitted = 0;
-    const sync = defineModel({
-      provider: 'sim',
-      model: 'a',
-      stream: () =>
-        new Observable<TokenEvent>((subscriber) => {
-          for (const key of 'saaaf') {
-            if (subscriber.closed) return;
-            emitted++;
-            subscriber.next(values[key]!);
-          }
-          subscriber.complete();
-        }),
-    });
+    const { source, pulled } = pulledSource([...'saaaf'].map((key) => values[key]!));
+    const sync = defineModel({ provider: 'sim', model: 'a', stream: () => source });
     const seen: TokenEvent[] = [];
     route({ specs: [SPEC] })([sync])
       .stream(request)
       .pipe(take(3))
       .subscribe((e) => seen.push(e));
     expect(seen.map((e) => e.type)).toEqual(['route', 'start', 'text']);
-    expect(emitted).toBe(2);
+    expect(pulled).toHaveLength(2);
   });
 });
 
