@@ -1,5 +1,8 @@
 import { assertNever, type ModelRef, type Usage } from '../core/events.js';
 import type { ChatRequest, Message } from '../core/request.js';
+import { heuristicTokens } from './heuristic.js';
+
+export { heuristicTokens, unicodeTokens } from './heuristic.js';
 
 /** Counts the tokens of a piece of text. */
 export type TokenCounter = (text: string) => number;
@@ -37,100 +40,6 @@ export interface TokenEstimator {
   reconcile(model: ModelRef, request: ChatRequest, usage: Usage): void;
   /** The current correction factor for `model` (1 until calibrated). */
   factor(model: ModelRef): number;
-}
-
-const TOKEN_RE =
-  /(\p{Script=Han})|(\p{Script=Hiragana}|\p{Script=Katakana}|\p{Script=Hangul}|\p{Script=Thai})|([\p{L}\p{M}]+)|(\p{N}+)|(\n+)|([^\s\p{L}\p{M}\p{N}]+)|(\s{2,})/gu;
-
-/**
- * A tokenizer-free estimate of BPE tokens, calibrated against OpenAI's `o200k_base` on English prose,
- * code, pretty and minified JSON, German, Chinese and Japanese (within about ±20%).
- * Runs of letters count one token per 7 characters (at least one), digits one per 3, a Han character
- * 0.75, a kana, Hangul or Thai character 1.25, a lone punctuation mark 0.75 and a run of them one per
- * 2.5 characters (`":"` merges into one BPE token), a run of newlines 1, a run of blanks 0.5.
- *
- * ## Example
- * ```ts
- * heuristicTokens('Hello, world! How are you today?'); // 9 (o200k_base says 9)
- * ```
- *
- * @param text - Any text.
- * @returns An estimated token count (0 for empty text).
- */
-export function heuristicTokens(text: string): number {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) >= 0x80) return unicodeTokens(text);
-  return asciiTokens(text);
-}
-
-/** {@link heuristicTokens} by its regular expression (any text). Exported for its tests, not the barrel. */
-export function unicodeTokens(text: string): number {
-  let tokens = 0;
-  for (const m of text.matchAll(TOKEN_RE)) {
-    if (m[1] !== undefined) tokens += 0.75;
-    else if (m[2] !== undefined) tokens += 1.25;
-    else if (m[3] !== undefined) tokens += Math.max(1, Math.ceil(m[3].length / 7));
-    else if (m[4] !== undefined) tokens += Math.ceil(m[4].length / 3) + 0.3;
-    else if (m[5] !== undefined) tokens += 1;
-    else if (m[6] !== undefined) tokens += m[6].length === 1 ? 0.75 : m[6].length / 2.5;
-    else tokens += 0.5;
-  }
-  return Math.ceil(tokens);
-}
-
-// ASCII classes as TOKEN_RE sees them: letters (\p{L}), digits (\p{N}), `\n`, other blanks (\s), the rest.
-const LETTER = 1;
-const DIGIT = 2;
-const NEWLINE = 3;
-const BLANK = 4;
-const MARK = 5;
-const ASCII_CLASS = new Uint8Array(128).map((_, c) => {
-  if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122)) return LETTER;
-  if (c >= 48 && c <= 57) return DIGIT;
-  if (c === 10) return NEWLINE;
-  if ((c >= 9 && c <= 13) || c === 32) return BLANK;
-  return MARK;
-});
-
-/**
- * {@link heuristicTokens} for ASCII-only text, without the regular expression: the same matches in the
- * same order (so the same sum), found by a scan. Most streamed pieces are short ASCII words, where the
- * expression's set-up was most of the cost.
- */
-function asciiTokens(text: string): number {
-  const n = text.length;
-  let tokens = 0;
-  let i = 0;
-  while (i < n) {
-    const kind = ASCII_CLASS[text.charCodeAt(i)];
-    let j = i + 1;
-    switch (kind) {
-      case LETTER:
-        while (j < n && ASCII_CLASS[text.charCodeAt(j)] === LETTER) j++;
-        tokens += Math.max(1, Math.ceil((j - i) / 7));
-        break;
-      case DIGIT:
-        while (j < n && ASCII_CLASS[text.charCodeAt(j)] === DIGIT) j++;
-        tokens += Math.ceil((j - i) / 3) + 0.3;
-        break;
-      case NEWLINE:
-        while (j < n && text.charCodeAt(j) === 10) j++;
-        tokens += 1;
-        break;
-      case MARK:
-        while (j < n && ASCII_CLASS[text.charCodeAt(j)] === MARK) j++;
-        tokens += j - i === 1 ? 0.75 : (j - i) / 2.5;
-        break;
-      default: {
-        // A blank: `\s{2,}` takes a run of two or more blanks, newlines included; a lone one matches nothing.
-        while (j < n && (ASCII_CLASS[text.charCodeAt(j)] === BLANK || text.charCodeAt(j) === 10)) j++;
-        if (j - i >= 2) tokens += 0.5;
-        else j = i + 1;
-        break;
-      }
-    }
-    i = j;
-  }
-  return Math.ceil(tokens);
 }
 
 /**
