@@ -155,6 +155,17 @@ describe('budget()', () => {
     expect(line().spent).toBeCloseTo(costA(3) + costA(2), 12);
   });
 
+  it('an abandoned long answer is charged for every streamed piece, counted in batches', () => {
+    const { vts, spend, model, line } = setup({ limits: { day: 10 } });
+    // 900 five-character words (4,500 characters): more than one of the meter's counting batches.
+    const m = model([{ text: Array.from({ length: 1000 }, () => ' word'), tokenDelayMs: 1 }]);
+    const subscription = m.pipe(spend.policy()).stream(hi(1000)).subscribe();
+    advance(vts, 899.5); // tokens at 0..899
+    subscription.unsubscribe();
+    expect(line().spent).toBeCloseTo(costA(900), 12);
+    expect(line().reserved).toBe(0);
+  });
+
   it('a failure before any content costs nothing; a failure after content is charged', () => {
     const { spend, model, line } = setup({ limits: { day: 1 } });
     const early = drain(
