@@ -111,15 +111,17 @@ export interface ResponseCache {
 
 /** An entry as stored (JSON, then the codec). */
 interface StoredEntry {
-  readonly v: 1;
+  readonly v: 2;
   /** The canonical request, compared on every hit: a hash collision is a miss. */
   readonly key: string;
   /** Scheduler time after which the entry no longer answers; `null` for never. */
   readonly exp: number | null;
   /** The original call's total cost, for the savings stat. */
   readonly cost: number;
-  /** Every event with its offset in milliseconds from the start of the call. */
-  readonly events: readonly (readonly [number, TokenEvent])[];
+  /** Every event; a `text` event as its bare string (most of an answer, a third of the bytes to write). */
+  readonly events: readonly (string | TokenEvent)[];
+  /** Each event's offset in milliseconds from the start of the call; only a `paced` cache records them. */
+  readonly offsets?: readonly number[];
 }
 
 const HOUR = 3_600_000;
@@ -246,14 +248,15 @@ export function createCache(options: CacheOptions = {}): ResponseCache {
     // A `budget` finish is the budget cutting the answer short, not the model's answer: replaying it would
     // serve the truncated text to every later call, long after the budget has room again.
     if (finish?.type !== 'finish' || finish.reason === 'budget') return;
-    const events = recorded.map((event, i): [number, TokenEvent] => [offsets?.[i] ?? 0, event]);
+    const events = recorded.map((event) => (event.type === 'text' ? event.text : event));
     const now = scheduler.now();
     const entry: StoredEntry = {
-      v: 1,
+      v: 2,
       key: canonical,
       exp: Number.isFinite(ttlMs) ? now + ttlMs : null,
       cost: finish.cost.total,
       events,
+      ...(offsets && { offsets }),
     };
     const stored = codec.encode(JSON.stringify(entry));
     const evicted = lru.put(storeKey, utf8Length(stored), entry.exp ?? Infinity, now);
@@ -331,7 +334,7 @@ export function createCache(options: CacheOptions = {}): ResponseCache {
               counts.hits++;
               counts.savings += entry.cost;
               changed();
-              return replay(entry.events, replayMode, scheduler);
+              return replay(entry, replayMode, scheduler);
             }),
           );
         }),
@@ -381,10 +384,11 @@ function isResponseCache(value: ResponseCache | CacheOptions): value is Response
 
 /** A stored entry's events, as a hit: `start` marked cached, `finish` at zero cost, instantly or paced. */
 function replay(
-  events: readonly (readonly [number, TokenEvent])[],
+  entry: StoredEntry,
   mode: 'instant' | 'paced',
   scheduler: SchedulerLike,
 ): Observable<TokenEvent> {
+  const { events, offsets } = entry;
   return new Observable<TokenEvent>((subscriber) => {
     const startedAt = scheduler.now();
     let next = 0;
@@ -392,14 +396,12 @@ function replay(
     const emit = (): void => {
       pending = undefined;
       while (next < events.length && !subscriber.closed) {
-        const [offset, event] = events[next] as readonly [number, TokenEvent];
-        const wait = mode === 'paced' ? startedAt + offset - scheduler.now() : 0;
+        const wait = mode === 'paced' ? startedAt + (offsets?.[next] ?? 0) - scheduler.now() : 0;
         if (wait > 0) {
           pending = scheduler.schedule(emit, wait);
           return;
         }
-        next++;
-        subscriber.next(asCached(event));
+        subscriber.next(asCached(events[next++] as string | TokenEvent));
       }
       subscriber.complete();
     };
@@ -408,7 +410,8 @@ function replay(
   });
 }
 
-function asCached(event: TokenEvent): TokenEvent {
+function asCached(event: string | TokenEvent): TokenEvent {
+  if (typeof event === 'string') return { type: 'text', text: event };
   if (event.type === 'start') return { ...event, cached: true };
   if (event.type === 'finish') return { ...event, cost: ZERO_COST };
   return event;
@@ -419,15 +422,16 @@ function parseEntry(text: string | undefined): StoredEntry | undefined {
   if (text === undefined) return undefined;
   try {
     const value = JSON.parse(text) as Partial<StoredEntry> | null;
-    if (value?.v !== 1 || typeof value.key !== 'string' || !Array.isArray(value.events)) return undefined;
-    return { ...(value as StoredEntry), events: value.events.map(([at, event]) => [at, revive(event)]) };
+    if (value?.v !== 2 || typeof value.key !== 'string' || !Array.isArray(value.events)) return undefined;
+    return { ...(value as StoredEntry), events: value.events.map(revive) };
   } catch {
     return undefined;
   }
 }
 
 /** JSON turns an `LLMError` into its `toJSON()` form; fallback and reset events get the error back. */
-function revive(event: TokenEvent): TokenEvent {
+function revive(event: string | TokenEvent): string | TokenEvent {
+  if (typeof event === 'string') return event;
   if (event.type === 'fallback' || event.type === 'reset') {
     const error = event.error as LLMError | SerializedLLMError;
     return LLMError.isInstance(error) ? event : { ...event, error: LLMError.fromJSON(error) };

@@ -123,6 +123,20 @@ describe('cache: hits', () => {
     expect(model.calls()).toBe(2);
   });
 
+  it('treats an entry in another version of the format (a fleet mid-upgrade) as a miss', async () => {
+    const store = memoryStore();
+    const model = scriptedModel({ scripts: [{ text: ['o', 'ne'] }, { text: 'two' }] });
+    const cached = model.pipe(cache({ store }));
+    await collect(cached.stream(request));
+    const [key] = store.keys('rxllm:cache:') as string[];
+    const entry = JSON.parse((store.get(key as string) as string).slice(2)) as { events: unknown[] };
+    // Text events are stored as bare strings; every other event as itself.
+    expect(entry.events.filter((e) => typeof e === 'string')).toEqual(['o', 'ne']);
+    store.set(key as string, `j:${JSON.stringify({ ...entry, v: 1 })}`);
+    expect((await collect(cached.stream(request))).text).toBe('two');
+    expect(model.calls()).toBe(2);
+  });
+
   it('with ignoreModel, answers any model from one cache', async () => {
     const shared = createCache({ ignoreModel: true });
     const a = scriptedModel({ provider: 'a', scripts: [{ text: 'from a' }] });
