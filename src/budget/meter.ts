@@ -50,10 +50,7 @@ export interface Meter {
 interface Attempt {
   model: ModelRef;
   reported: Usage | undefined;
-  /** Tokens of the streamed text counted so far (of every piece before `pending`). */
   streamedTokens: number;
-  /** Streamed text not counted yet: counted in batches, or when a reading needs it. */
-  pending: string;
   content: boolean;
   finish: Extract<TokenEvent, { type: 'finish' }> | undefined;
 }
@@ -65,16 +62,9 @@ export function createMeter(options: MeterOptions): Meter {
   let anyContent = false;
   let attempt: Attempt = fresh(options.model);
 
-  /** Counts an attempt's pending text (one estimator call per batch, not per streamed piece). */
-  const flush = (a: Attempt): void => {
-    if (a.pending === '') return;
-    a.streamedTokens += estimator.count(a.pending, a.model);
-    a.pending = '';
-  };
   const usageOf = (a: Attempt): { usage: Usage; estimated: boolean } => {
     if (a.finish) return { usage: a.finish.usage, estimated: false };
     if (!a.content && !a.reported) return { usage: { inputTokens: 0, outputTokens: 0 }, estimated: false };
-    flush(a);
     const inputTokens = a.reported?.inputTokens ?? estimator.promptTokens(request, a.model);
     const outputTokens = Math.max(a.reported?.outputTokens ?? 0, a.streamedTokens);
     return {
@@ -98,10 +88,7 @@ export function createMeter(options: MeterOptions): Meter {
             : event.type === 'tool-call-delta'
               ? event.argsDelta
               : '';
-        if (text) {
-          attempt.pending += text;
-          if (attempt.pending.length >= BATCH_CHARS) flush(attempt);
-        }
+        if (text) attempt.streamedTokens += estimator.count(text, attempt.model);
         return;
       }
       switch (event.type) {
@@ -140,13 +127,6 @@ export function createMeter(options: MeterOptions): Meter {
   };
 }
 
-/**
- * Streamed text is counted once this many characters are pending (and whenever a reading needs it): one
- * estimator call per batch instead of one per token-sized piece, which had been the meter's whole cost.
- * Bounded so that a long answer never holds more than this much text here.
- */
-const BATCH_CHARS = 4096;
-
 function fresh(model: ModelRef): Attempt {
-  return { model, reported: undefined, streamedTokens: 0, pending: '', content: false, finish: undefined };
+  return { model, reported: undefined, streamedTokens: 0, content: false, finish: undefined };
 }
