@@ -8,7 +8,6 @@ import {
   of,
   type SchedulerLike,
   type Subscription,
-  switchMap,
   tap,
 } from 'rxjs';
 import { createCoalescer } from '../cache/coalesce.js';
@@ -22,6 +21,7 @@ import type { ChatRequest } from '../core/request.js';
 import { fromMaybePromise, isPromiseLike } from '../state/maybePromise.js';
 import { memoryStore } from '../state/memoryStore.js';
 import type { MaybePromise, StateStore } from '../state/store.js';
+import { followWith } from './internal/followWith.js';
 
 /** Options of {@link createCache}. Every field has a default. */
 export interface CacheOptions {
@@ -291,15 +291,20 @@ export function createCache(options: CacheOptions = {}): ResponseCache {
     });
 
   const live = (inner: LanguageModel, request: ChatRequest, storeKey: string, canonical: string) => {
-    const source = () => recorded(inner, request, storeKey, canonical);
     if (!coalesce) {
       return defer(() => {
         counts.misses++;
         changed();
-        return source();
+        return recorded(inner, request, storeKey, canonical);
       });
     }
+    // The flight keeps every event for late joiners: an instant cache writes that, with no recorder.
+    const instant = replayMode === 'instant';
+    const source = instant
+      ? () => inner.stream(request)
+      : () => recorded(inner, request, storeKey, canonical);
     return flights.observe(storeKey, source, {
+      ...(instant && { completed: (events) => write(storeKey, canonical, events, undefined) }),
       onSubscribe: (joined) => {
         if (joined) counts.coalesced++;
         else counts.misses++;
@@ -328,15 +333,13 @@ export function createCache(options: CacheOptions = {}): ResponseCache {
           const { canonical, hash } = requestKey(request, inner, { ignoreModel: options.ignoreModel });
           const storeKey = prefix + hash;
           if (coalesce && flights.inFlight(storeKey)) return live(inner, request, storeKey, canonical);
-          return lookup(storeKey, canonical).pipe(
-            switchMap((entry) => {
-              if (!entry) return live(inner, request, storeKey, canonical);
-              counts.hits++;
-              counts.savings += entry.cost;
-              changed();
-              return replay(entry, replayMode, scheduler);
-            }),
-          );
+          return followWith(lookup(storeKey, canonical), (entry) => {
+            if (!entry) return live(inner, request, storeKey, canonical);
+            counts.hits++;
+            counts.savings += entry.cost;
+            changed();
+            return replay(entry, replayMode, scheduler);
+          });
         }),
     });
 

@@ -7,7 +7,6 @@ import {
   Observable,
   of,
   Subject,
-  switchMap,
   tap,
   throwError,
 } from 'rxjs';
@@ -20,6 +19,7 @@ import { fromMaybePromise, thenMaybe } from '../state/maybePromise.js';
 import { memoryStore } from '../state/memoryStore.js';
 import type { MaybePromise, StateStore } from '../state/store.js';
 import { roughTokenEstimate } from './rateLimitEstimate.js';
+import { followWith } from './internal/followWith.js';
 
 /**
  * What a rate limit is counted per: `'provider'` (default; one budget for every model of a vendor account),
@@ -506,16 +506,15 @@ export function createRateLimiter(config: RateLimitConfig = {}): RateLimiter {
           } catch (error) {
             throw toLLMError(error, model.provider, model.model);
           }
-          return acquire(key, { requests: 1, tokens }).pipe(
+          const permit$ = acquire(key, { requests: 1, tokens }).pipe(
             catchError((error: unknown) => throwError(() => toLLMError(error, model.provider, model.model))),
-            switchMap((permit) =>
-              model.stream(request).pipe(
-                tap((event) => {
-                  if (event.type === 'finish') {
-                    permit.settle(event.usage.inputTokens + event.usage.outputTokens);
-                  }
-                }),
-              ),
+          );
+          return followWith(permit$, (permit) =>
+            model.stream(request).pipe(
+              tap((event) => {
+                if (event.type === 'finish')
+                  permit.settle(event.usage.inputTokens + event.usage.outputTokens);
+              }),
             ),
           );
         }),
