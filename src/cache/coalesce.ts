@@ -12,12 +12,21 @@ export interface CoalesceHooks<T> {
   readonly onSubscribe?: (joined: boolean) => void;
   /** Rewrites a value for one subscriber (for example, zero cost for all but the owner). */
   readonly project?: (value: T, delivery: CoalescedDelivery) => T;
+  /**
+   * Called once when the upstream this call started completes, with every value it emitted, before the
+   * subscribers complete (a joiner's hooks are not called: the call is the starter's).
+   */
+  readonly completed?: (values: readonly T[]) => void;
 }
 
 interface Member<T> {
   readonly subscriber: Subscriber<T>;
   readonly project: (value: T, delivery: CoalescedDelivery) => T;
 }
+
+// Deliveries are shared, not built per value.
+const OWNER: CoalescedDelivery = Object.freeze({ owner: true });
+const JOINER: CoalescedDelivery = Object.freeze({ owner: false });
 
 interface Flight<T> {
   readonly members: Member<T>[];
@@ -93,7 +102,7 @@ export function createCoalescer<T>(): Coalescer<T> {
         hooks.onSubscribe?.(joined);
         for (const value of current.buffer) {
           if (subscriber.closed) break;
-          subscriber.next(project(value, { owner: current.members[0] === member }));
+          subscriber.next(project(value, current.members[0] === member ? OWNER : JOINER));
         }
         if (!joined) {
           // Subscribe through a wrapper whose subscriber we hold before any value flows, so the last
@@ -104,9 +113,17 @@ export function createCoalescer<T>(): Coalescer<T> {
           }).subscribe({
             next: (value) => {
               current.buffer.push(value);
-              for (const m of [...current.members]) {
+              const { members } = current;
+              // One member (the usual case): no copy of the list. A joiner added during the delivery has this value
+              // from the buffer already, as it would with the copy.
+              if (members.length === 1) {
+                const only = members[0] as Member<T>;
+                if (!only.subscriber.closed) only.subscriber.next(only.project(value, OWNER));
+                return;
+              }
+              for (const m of [...members]) {
                 if (!m.subscriber.closed) {
-                  m.subscriber.next(m.project(value, { owner: current.members[0] === m }));
+                  m.subscriber.next(m.project(value, members[0] === m ? OWNER : JOINER));
                 }
               }
             },
@@ -114,7 +131,9 @@ export function createCoalescer<T>(): Coalescer<T> {
               for (const m of finish(key, current)) m.subscriber.error(error);
             },
             complete: () => {
-              for (const m of finish(key, current)) m.subscriber.complete();
+              const members = finish(key, current);
+              hooks.completed?.(current.buffer);
+              for (const m of members) m.subscriber.complete();
             },
           });
         }
