@@ -1,14 +1,4 @@
-import {
-  asyncScheduler,
-  concat,
-  defer,
-  type Observable,
-  of,
-  type SchedulerLike,
-  Subject,
-  tap,
-  throwError,
-} from 'rxjs';
+import { asyncScheduler, defer, Observable, type SchedulerLike, Subject, tap, throwError } from 'rxjs';
 import { costOf } from '../core/catalog.js';
 import { LLMError, type LLMErrorKind } from '../core/errors.js';
 import type { ModelRef, RouteEvent, TokenEvent } from '../core/events.js';
@@ -236,13 +226,17 @@ export function createRouter(options: RouterOptions = {}): Router {
               provider: inner.provider,
               model: inner.model,
               stream: (request) =>
-                defer(() => {
+                new Observable<TokenEvent>((subscriber) => {
                   const event = toRouteEvent(commit());
                   const stream = inner.stream(request);
-                  if (delivered) return stream;
                   // The decision leads the first candidate's stream, once: policies that switch candidates
                   // pass a `route` event on at once, so the next candidate must not repeat it.
-                  return concat(of<TokenEvent>(event).pipe(tap(() => (delivered = true))), stream);
+                  if (!delivered) {
+                    delivered = true;
+                    subscriber.next(event);
+                  }
+                  // The subscriber itself goes on to the candidate: its tokens pass with no hop here.
+                  if (!subscriber.closed) stream.subscribe(subscriber);
                 }),
             });
           });
