@@ -1,6 +1,7 @@
-import { type Observable, Subject, type Subscription, takeUntil } from 'rxjs';
+import type { Observable, Subscription } from 'rxjs';
 import { LLMError, toLLMError } from '../../core/errors.js';
 import { isContentEvent, type ModelRef, type TokenEvent } from '../../core/events.js';
+import { subscribeHeld } from './subscribeHeld.js';
 
 /** What an {@link Attempt} calls as it runs. */
 export interface AttemptHandlers {
@@ -37,9 +38,8 @@ export interface AttemptHandlers {
  * source can call back into it.
  */
 export class Attempt {
+  /** Held before any value flows: stops the source even from inside its synchronous emission. */
   private subscription: Subscription | undefined;
-  /** Stops the source even from inside its synchronous emission (before `subscribe` returned). */
-  private readonly stop = new Subject<void>();
   private held: TokenEvent[] = [];
   private finished = false;
   private done = false;
@@ -77,25 +77,22 @@ export class Attempt {
       this.fail(error);
       return;
     }
-    const subscription = source.pipe(takeUntil(this.stop)).subscribe({
-      next: (event) => this.onNext(event),
-      error: (error: unknown) => this.fail(error),
-      complete: () => this.onComplete(),
-    });
-    if (this.done) subscription.unsubscribe();
-    else this.subscription = subscription;
+    subscribeHeld(
+      source,
+      {
+        next: (event) => this.onNext(event),
+        error: (error: unknown) => this.fail(error),
+        complete: () => this.onComplete(),
+      },
+      (subscription) => (this.subscription = subscription),
+    );
   }
 
   /** Stops the attempt (unsubscribing aborts the call). No handler is called afterwards. */
   unsubscribe(): void {
-    if (!this.done) {
-      this.done = true;
-      this.stop.next();
-    }
+    this.done = true;
     this.held = [];
-    const subscription = this.subscription;
-    this.subscription = undefined;
-    subscription?.unsubscribe();
+    this.subscription?.unsubscribe();
   }
 
   private onNext(event: TokenEvent): void {
@@ -143,7 +140,6 @@ export class Attempt {
       return;
     }
     this.done = true;
-    this.subscription = undefined;
     this.handlers.complete(this);
   }
 
@@ -151,9 +147,7 @@ export class Attempt {
     if (this.done) return;
     this.done = true;
     this.held = [];
-    const subscription = this.subscription;
-    this.subscription = undefined;
-    subscription?.unsubscribe();
+    this.subscription?.unsubscribe();
     const ref = this.ref;
     this.handlers.error(toLLMError(error, ref?.provider, ref?.model), this);
   }
