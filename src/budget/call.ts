@@ -1,4 +1,4 @@
-import { Observable, Subject, type Subscription, takeUntil } from 'rxjs';
+import { Observable, type Subscription } from 'rxjs';
 import { costOf, type Pricing } from '../core/catalog.js';
 import { LLMError, toLLMError } from '../core/errors.js';
 import { isContentEvent, type ModelRef, type StartEvent, type TokenEvent } from '../core/events.js';
@@ -6,6 +6,7 @@ import type { LanguageModel } from '../core/model.js';
 import type { ChatRequest } from '../core/request.js';
 import type { TokenEstimator } from '../routing/estimate.js';
 import { modelKey } from '../routing/specs.js';
+import { subscribeHeld } from '../operators/internal/subscribeHeld.js';
 import { isPromiseLike, thenMaybe } from '../state/maybePromise.js';
 import type { MaybePromise } from '../state/store.js';
 import type { Accounts, Reservation } from './accounts.js';
@@ -56,7 +57,8 @@ export function budgetedCall(
   const { accounts, estimator, pricing, estimate } = context;
   return new Observable<TokenEvent>((subscriber) => {
     const meter = createMeter({ request, estimator, pricing, model: target });
-    const stop$ = new Subject<void>();
+    // Held before any event flows: `halt` stops the upstream even from inside its synchronous emission.
+    let upstream: Subscription | undefined;
     let stopped = false;
     let delivered = false;
     let queue: Signal[] | undefined;
@@ -76,7 +78,7 @@ export function budgetedCall(
     const halt = (): void => {
       stopped = true;
       queue = undefined;
-      stop$.next();
+      upstream?.unsubscribe();
     };
     /** Stops with a `budget` finish: the content so far stands, the upstream is aborted. */
     const cut = (): void => {
@@ -188,10 +190,9 @@ export function budgetedCall(
       );
     };
 
-    const upstream: Subscription = model
-      .stream(request)
-      .pipe(takeUntil(stop$))
-      .subscribe({
+    subscribeHeld(
+      model.stream(request),
+      {
         next: (event) => {
           // Metered on arrival, even while held: what was generated is charged however the call ends.
           if (!stopped) meter.observe(event);
@@ -203,9 +204,11 @@ export function budgetedCall(
         },
         error: (error: unknown) => handle({ kind: 'error', error }),
         complete: () => handle({ kind: 'complete' }),
-      });
+      },
+      (held) => (upstream = held),
+    );
     return () => {
-      upstream.unsubscribe();
+      upstream?.unsubscribe();
       swallow(settle());
     };
   });

@@ -11,7 +11,6 @@ import {
   Subject,
   type Subscription,
   switchMap,
-  takeUntil,
   timer,
 } from 'rxjs';
 import { LLMError, type LLMErrorKind, toLLMError } from '../core/errors.js';
@@ -33,6 +32,7 @@ import {
   releaseCall,
   settleCircuit,
 } from './circuitMachine.js';
+import { subscribeHeld } from './internal/subscribeHeld.js';
 
 /** Options of {@link createCircuitBreaker}. Every field has a default. */
 export interface CircuitBreakerConfig {
@@ -241,9 +241,8 @@ export function createCircuitBreaker(config: CircuitBreakerConfig = {}): Circuit
       let settled = false;
       let finished = false;
       let torn = false;
+      // Held before any value flows: stops the source even from inside its synchronous emission.
       let inner: Subscription | undefined;
-      // Stops the source even from inside its synchronous emission (before `subscribe` returned).
-      const stop = new Subject<void>();
 
       const settle = (outcome: 'success' | 'failure' | 'release'): void => {
         if (settled) return;
@@ -281,45 +280,49 @@ export function createCircuitBreaker(config: CircuitBreakerConfig = {}): Circuit
           return;
         }
         ticket = admission?.ticket;
-        inner = source.pipe(takeUntil(stop)).subscribe({
-          next: (event) => {
-            if (subscriber.closed) return;
-            if (event.type === 'finish' && !finished) {
-              finished = true;
-              settle('success');
-            }
-            subscriber.next(event);
-            if (subscriber.closed && !finished) {
-              // Cut short downstream before an outcome: neither success nor failure.
-              settle('release');
-              stop.next();
-            }
+        subscribeHeld(
+          source,
+          {
+            next: (event) => {
+              if (subscriber.closed) return;
+              if (event.type === 'finish' && !finished) {
+                finished = true;
+                settle('success');
+              }
+              subscriber.next(event);
+              if (subscriber.closed && !finished) {
+                // Cut short downstream before an outcome: neither success nor failure.
+                settle('release');
+                inner?.unsubscribe();
+              }
+            },
+            error: (thrown: unknown) => {
+              const error = toLLMError(thrown, ref.provider, ref.model);
+              let counts: boolean;
+              try {
+                counts = shouldCount(error);
+              } catch (broken) {
+                settle('release');
+                subscriber.error(toLLMError(broken));
+                return;
+              }
+              settle(counts ? 'failure' : 'release');
+              subscriber.error(error);
+            },
+            complete: () => {
+              if (subscriber.closed) return;
+              if (finished) return subscriber.complete();
+              settle('failure');
+              subscriber.error(
+                new LLMError('incomplete', 'The stream completed without a finish event', {
+                  provider: ref.provider,
+                  model: ref.model,
+                }),
+              );
+            },
           },
-          error: (thrown: unknown) => {
-            const error = toLLMError(thrown, ref.provider, ref.model);
-            let counts: boolean;
-            try {
-              counts = shouldCount(error);
-            } catch (broken) {
-              settle('release');
-              subscriber.error(toLLMError(broken));
-              return;
-            }
-            settle(counts ? 'failure' : 'release');
-            subscriber.error(error);
-          },
-          complete: () => {
-            if (subscriber.closed) return;
-            if (finished) return subscriber.complete();
-            settle('failure');
-            subscriber.error(
-              new LLMError('incomplete', 'The stream completed without a finish event', {
-                provider: ref.provider,
-                model: ref.model,
-              }),
-            );
-          },
-        });
+          (held) => (inner = held),
+        );
       };
 
       const admission = update<CircuitAdmission | undefined>(
@@ -338,7 +341,6 @@ export function createCircuitBreaker(config: CircuitBreakerConfig = {}): Circuit
 
       return () => {
         torn = true;
-        stop.next();
         inner?.unsubscribe();
         // Before the store answered there is no ticket yet: `admitted` releases it when it comes.
         if (ticket) settle('release');
