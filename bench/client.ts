@@ -38,6 +38,8 @@ export interface ChildConfig {
   readonly concurrency?: number;
   /** `micro`: time per task in ms. */
   readonly microTimeMs?: number;
+  /** `micro`: warm-up per task in ms. */
+  readonly microWarmupMs?: number;
 }
 
 type Primed = Call & { prime?: (base: string) => Promise<void> };
@@ -156,28 +158,47 @@ async function concurrency(call: Primed, config: ChildConfig): Promise<object> {
   return { wallMs, cpuMs: cpu, peakRssMB: process.resourceUsage().maxRSS / 1024, streams: n };
 }
 
-async function memory(call: Primed, config: ChildConfig): Promise<object> {
-  await warmUp(call, config);
-  const base = baseFor(config.server, config.tokens);
-  const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
-  gc();
-  const baseline = process.memoryUsage().rss;
-  const heapBaseline = process.memoryUsage().heapUsed;
-  let peak = baseline;
+/** Samples RSS every 20 ms until stopped; `stop()` gives the peak seen (its first sample included). */
+function rssPeak(): { stop(): number } {
+  let peak = process.memoryUsage().rss;
   const timer = setInterval(() => {
     peak = Math.max(peak, process.memoryUsage().rss);
   }, 20);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return Math.max(peak, process.memoryUsage().rss);
+    },
+  };
+}
+
+/**
+ * Memory over one long stream. A process that streams grows to a working size whatever the length (V8's
+ * young generation, socket and parser buffers): the floor itself grows ~20-30 MB from a freshly
+ * collected heap. What must not grow is what depends on the length, so the figure is the peak RSS over
+ * the long stream minus the peak over the warm-up stream (10× shorter, same process, same stack); the
+ * growth over the collected baseline and the heap retained after a GC are given beside it.
+ */
+async function memory(call: Primed, config: ChildConfig): Promise<object> {
+  const base = baseFor(config.server, config.tokens);
+  const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
+  const warming = rssPeak();
+  await warmUp(call, config);
+  const warmPeak = warming.stop();
+  gc();
+  const baseline = process.memoryUsage().rss;
+  const heapBaseline = process.memoryUsage().heapUsed;
   // Consumed without collecting: each piece goes into a running hash and is dropped.
   const hash = createHash('sha256');
   let length = 0;
+  const streaming = rssPeak();
   const t0 = performance.now();
   await call(base, (piece) => {
     hash.update(piece);
     length += piece.length;
   });
   const wallMs = performance.now() - t0;
-  clearInterval(timer);
-  peak = Math.max(peak, process.memoryUsage().rss);
+  const peak = streaming.stop();
   gc();
   const end = process.memoryUsage().rss;
   const heapEnd = process.memoryUsage().heapUsed;
@@ -188,6 +209,9 @@ async function memory(call: Primed, config: ChildConfig): Promise<object> {
   return {
     wallMs,
     baselineRssMB: mb(baseline),
+    warmPeakRssMB: mb(warmPeak),
+    peakRssMB: mb(peak),
+    lengthGrowthMB: mb(peak - warmPeak),
     peakGrowthMB: mb(peak - baseline),
     endGrowthMB: mb(end - baseline),
     heapGrowthMB: mb(heapEnd - heapBaseline),

@@ -63,6 +63,7 @@ interface MicroRow {
 
 export async function micro(config: ChildConfig): Promise<{ rows: MicroRow[] }> {
   const time = config.microTimeMs ?? 400;
+  const warmupTime = config.microWarmupMs ?? 1000;
   const rows: MicroRow[] = [];
 
   // Group 1: to fetch and back (rxllm only; the floor for reference).
@@ -70,7 +71,7 @@ export async function micro(config: ChildConfig): Promise<{ rows: MicroRow[] }> 
     let called: (() => void) | undefined;
     const onCall = (): void => called?.();
     const context: ClientContext = { protocol: 'openai', fetch: pendingFetch(onCall) };
-    const bench = new Bench({ time, warmupTime: Math.min(200, time / 2) });
+    const bench = new Bench({ time, warmupTime });
     const { provider, request, pipelineFactory } = await import('./clients/rxllm.js');
     const direct = provider('openai', BASE, 'direct', context);
     const pipeline = pipelineFactory(context)(BASE);
@@ -96,7 +97,7 @@ export async function micro(config: ChildConfig): Promise<{ rows: MicroRow[] }> 
   // Group 2: a whole tiny call from memory, every stack.
   {
     const context: ClientContext = { protocol: 'openai', fetch: memoryFetch(tinyBody()) };
-    const bench = new Bench({ time, warmupTime: Math.min(200, time / 2) });
+    const bench = new Bench({ time, warmupTime });
     const expected = TINY.join('');
     const names: ClientName[] = [
       'floor',

@@ -37,11 +37,15 @@ interface Plan {
     readonly tokens: number;
     readonly calls: number;
     readonly runs: number;
+    /** Calls of the same size before measuring: the per-call path optimized, as in a long-lived server. */
+    readonly warmCalls: number;
     readonly protocols: readonly ProtocolName[];
   };
   readonly concurrency: readonly { readonly streams: number; readonly clients: readonly ClientName[] }[];
   readonly memory: { readonly tokens: number; readonly clients: readonly ClientName[] };
   readonly microTimeMs: number;
+  /** tinybench warm-up per task: long enough that the setup path is optimized, as in a long-lived server. */
+  readonly microWarmupMs: number;
   readonly profileTokens: number;
   /** Calls of the per-call setup profile. */
   readonly setupLoopCalls: number;
@@ -60,7 +64,7 @@ const FULL: Plan = {
     runs: { openai: 3, anthropic: 3, gemini: 3, ollama: 3 },
     runCaps: { 'rxllm-fusion': 2, 'rxllm-cache-hit': 2 },
   },
-  ttft: { tokens: 1000, calls: 30, runs: 2, protocols: PROTOCOL_NAMES },
+  ttft: { tokens: 1000, calls: 30, runs: 2, warmCalls: 50, protocols: PROTOCOL_NAMES },
   concurrency: [
     { streams: 1000, clients: ['floor', 'rxllm-direct', 'rxllm-pipeline', 'ai-sdk', 'langchain'] },
     // 10,000 streams: the pipeline only (the target is that it completes); the floor would add a minute.
@@ -69,6 +73,7 @@ const FULL: Plan = {
   // The pipeline with its cache is left out: a miss records the whole answer by design (see README).
   memory: { tokens: 1_000_000, clients: ['floor', 'rxllm-direct', 'rxllm-pipeline-nocache'] },
   microTimeMs: 400,
+  microWarmupMs: 1000,
   profileTokens: 100_000,
   setupLoopCalls: 5000,
   childTimeoutMs: 180_000,
@@ -79,10 +84,11 @@ const FULL: Plan = {
 
 const QUICK_PLAN: Plan = {
   throughput: { tokens: 5000, runs: { openai: 1, anthropic: 1, gemini: 1, ollama: 1 }, runCaps: {} },
-  ttft: { tokens: 1000, calls: 10, runs: 1, protocols: ['openai'] },
+  ttft: { tokens: 1000, calls: 10, runs: 1, warmCalls: 10, protocols: ['openai'] },
   concurrency: [{ streams: 100, clients: ['floor', 'rxllm-pipeline', 'ai-sdk', 'langchain'] }],
   memory: { tokens: 50_000, clients: ['rxllm-direct', 'rxllm-pipeline-nocache'] },
   microTimeMs: 50,
+  microWarmupMs: 50,
   profileTokens: 10_000,
   setupLoopCalls: 500,
   childTimeoutMs: 60_000,
@@ -351,7 +357,7 @@ async function main(): Promise<void> {
           const result = await runChild(
             config(server.url, 'ttft', client, protocol, plan.ttft.tokens, {
               calls: plan.ttft.calls,
-              warm: { calls: plan.warmCalls * 5, expect: expect(plan.ttft.tokens) },
+              warm: { calls: plan.ttft.warmCalls, expect: expect(plan.ttft.tokens) },
             }),
           );
           results.ttft.push({ protocol, client, run, result });
@@ -367,7 +373,10 @@ async function main(): Promise<void> {
     // 3. Per-call setup (tinybench, in-memory responses).
     {
       const result = await runChild(
-        config(server.url, 'micro', 'floor', 'openai', 3, { microTimeMs: plan.microTimeMs }),
+        config(server.url, 'micro', 'floor', 'openai', 3, {
+          microTimeMs: plan.microTimeMs,
+          microWarmupMs: plan.microWarmupMs,
+        }),
       );
       results.micro = result.ok ? (result['rows'] as Results['micro']) : [];
       log(`micro: ${describe(result, () => `${results.micro.length} rows`)}`);
