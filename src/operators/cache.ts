@@ -1,11 +1,9 @@
 import {
   asyncScheduler,
   BehaviorSubject,
-  catchError,
   defer,
-  map,
+  from,
   Observable,
-  of,
   type SchedulerLike,
   type Subscription,
   tap,
@@ -18,7 +16,7 @@ import { LLMError, type SerializedLLMError } from '../core/errors.js';
 import { type TokenEvent, ZERO_COST } from '../core/events.js';
 import { defineModel, type LanguageModel, type ModelPolicy } from '../core/model.js';
 import type { ChatRequest } from '../core/request.js';
-import { fromMaybePromise, isPromiseLike } from '../state/maybePromise.js';
+import { isPromiseLike } from '../state/maybePromise.js';
 import { memoryStore } from '../state/memoryStore.js';
 import type { MaybePromise, StateStore } from '../state/store.js';
 import { followWith } from './internal/followWith.js';
@@ -214,29 +212,46 @@ export function createCache(options: CacheOptions = {}): ResponseCache {
     }
   };
 
-  const lookup = (storeKey: string, canonical: string): Observable<StoredEntry | undefined> =>
-    defer(() => fromMaybePromise(store.get(storeKey))).pipe(
-      map((stored) => {
-        if (stored === undefined) {
-          lru.remove(storeKey);
-          return undefined;
-        }
-        const entry = parseEntry(codec.decode(stored));
-        if (!entry || entry.key !== canonical) return undefined;
-        const now = scheduler.now();
-        if (entry.exp !== null && entry.exp <= now) {
-          lru.remove(storeKey);
-          evict([storeKey]);
-          return undefined;
-        }
-        if (!lru.touch(storeKey)) {
-          evict(lru.put(storeKey, utf8Length(stored), entry.exp ?? Infinity, now));
-        }
-        return entry;
-      }),
-      // A store that cannot answer is a miss, not a failed call.
-      catchError(() => of(undefined)),
-    );
+  /** The entry a stored text holds for `canonical`, or `undefined` (missing, another request's, expired). */
+  const found = (
+    storeKey: string,
+    canonical: string,
+    stored: string | undefined,
+  ): StoredEntry | undefined => {
+    if (stored === undefined) {
+      lru.remove(storeKey);
+      return undefined;
+    }
+    const entry = parseEntry(codec.decode(stored));
+    if (!entry || entry.key !== canonical) return undefined;
+    const now = scheduler.now();
+    if (entry.exp !== null && entry.exp <= now) {
+      lru.remove(storeKey);
+      evict([storeKey]);
+      return undefined;
+    }
+    if (!lru.touch(storeKey)) {
+      evict(lru.put(storeKey, utf8Length(stored), entry.exp ?? Infinity, now));
+    }
+    return entry;
+  };
+  /** Looks `storeKey` up: synchronously over a synchronous store. A store that cannot answer is a miss. */
+  const lookup = (storeKey: string, canonical: string): MaybePromise<StoredEntry | undefined> => {
+    const safely = (stored: string | undefined): StoredEntry | undefined => {
+      try {
+        return found(storeKey, canonical, stored);
+      } catch {
+        return undefined;
+      }
+    };
+    let stored: MaybePromise<string | undefined>;
+    try {
+      stored = store.get(storeKey);
+    } catch {
+      return undefined;
+    }
+    return isPromiseLike(stored) ? Promise.resolve(stored).then(safely, () => undefined) : safely(stored);
+  };
 
   const write = (
     storeKey: string,
@@ -333,13 +348,16 @@ export function createCache(options: CacheOptions = {}): ResponseCache {
           const { canonical, hash } = requestKey(request, inner, { ignoreModel: options.ignoreModel });
           const storeKey = prefix + hash;
           if (coalesce && flights.inFlight(storeKey)) return live(inner, request, storeKey, canonical);
-          return followWith(lookup(storeKey, canonical), (entry) => {
+          const answer = (entry: StoredEntry | undefined): Observable<TokenEvent> => {
             if (!entry) return live(inner, request, storeKey, canonical);
             counts.hits++;
             counts.savings += entry.cost;
             changed();
             return replay(entry, replayMode, scheduler);
-          });
+          };
+          const entry = lookup(storeKey, canonical);
+          // A synchronous store answers in this call; an asynchronous one, with no hop per token after.
+          return isPromiseLike(entry) ? followWith(from(entry), answer) : answer(entry);
         }),
     });
 

@@ -173,6 +173,26 @@ describe('cache: hits', () => {
     expect((await collect(through.stream(request))).text).toBe('Lyon.');
     expect((await collect(through.stream(request))).text).toBe('Lyon.');
     expect(direct.calls()).toBe(2);
+
+    // A store that throws instead of rejecting, and a codec that throws on what it reads: misses too.
+    const throwing = new Proxy(inner, {
+      get: () => () => {
+        throw new Error('store down');
+      },
+    }) as StateStore;
+    const plain = scriptedModel({ scripts: [{ text: 'Nice.' }] });
+    expect((await collect(plain.pipe(cache({ store: throwing })).stream(request))).text).toBe('Nice.');
+    const badCodec = {
+      encode: (text: string) => text,
+      decode: (): string => {
+        throw new Error('corrupt');
+      },
+    };
+    const twice = scriptedModel({ scripts: [{ text: 'Metz.' }] });
+    const decoding = twice.pipe(cache({ codec: badCodec }));
+    await collect(decoding.stream(request));
+    expect((await collect(decoding.stream(request))).text).toBe('Metz.');
+    expect(twice.calls()).toBe(2);
   });
 });
 
