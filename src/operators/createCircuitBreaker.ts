@@ -204,6 +204,17 @@ export function createCircuitBreaker(config: CircuitBreakerConfig = {}): Circuit
   const keyOf = (ref: ModelRef): string => `${prefix}${ref.provider}/${ref.model}`;
 
   /** One atomic step on a circuit: read, compute, compare-and-set (retried on conflict). */
+  // The last state read per key, by its stored text: a closed circuit's text rarely changes, so most
+  // calls read it without parsing (states are immutable values, safe to share).
+  const parsed = new Map<string, { readonly raw: string | undefined; readonly state: CircuitState }>();
+  const read = (key: string, raw: string | undefined): CircuitState => {
+    const last = parsed.get(key);
+    if (last && last.raw === raw) return last.state;
+    const state = parseCircuit(raw);
+    parsed.set(key, { raw, state });
+    return state;
+  };
+
   const update = <R>(
     ref: ModelRef,
     step: (stored: CircuitState, at: number) => readonly [CircuitState, R],
@@ -212,12 +223,14 @@ export function createCircuitBreaker(config: CircuitBreakerConfig = {}): Circuit
     const key = keyOf(ref);
     const attempt = (tries: number): MaybePromise<R> =>
       thenMaybe(store.get(key), (raw) => {
-        const stored = parseCircuit(raw);
+        const stored = read(key, raw);
         const at = now();
         const [next, result] = step(stored, at);
         if (next === stored) return result;
-        return thenMaybe(store.compareAndSet(key, raw, JSON.stringify(next)), (ok): MaybePromise<R> => {
+        const text = JSON.stringify(next);
+        return thenMaybe(store.compareAndSet(key, raw, text), (ok): MaybePromise<R> => {
           if (ok) {
+            parsed.set(key, { raw: text, state: next });
             if (next.state !== stored.state || next.epoch !== stored.epoch) {
               transitions.next({ key, provider: ref.provider, model: ref.model, from: stored, to: next, at });
             }
@@ -230,10 +243,10 @@ export function createCircuitBreaker(config: CircuitBreakerConfig = {}): Circuit
   };
 
   const state = (ref: ModelRef): MaybePromise<CircuitState> =>
-    safely(
-      () => thenMaybe(store.get(keyOf(ref)), (raw) => settleCircuit(parseCircuit(raw), now())),
-      INITIAL_CIRCUIT,
-    );
+    safely(() => {
+      const key = keyOf(ref);
+      return thenMaybe(store.get(key), (raw) => settleCircuit(read(key, raw), now()));
+    }, INITIAL_CIRCUIT);
 
   const guard = (ref: ModelRef, source: Observable<TokenEvent>): Observable<TokenEvent> =>
     new Observable<TokenEvent>((subscriber) => {
