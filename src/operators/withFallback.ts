@@ -148,7 +148,9 @@ export function withFallback(options: FallbackOptions = {}): ModelPolicy {
           let current: Attempt | undefined;
           /** Content the subscriber holds (since the last reset). */
           let shown = false;
+          /** The text shown, kept only for `continue` (its prefill): a long answer must not grow memory. */
           let shownText = '';
+          const keepText = onMidStream === 'continue';
           let shownTextOnly = true;
           /** While continuing: the request with the prefill, and whether its trailing space was cut. */
           let continuation: { readonly request: ChatRequest; readonly trimmed: boolean } | undefined;
@@ -172,7 +174,7 @@ export function withFallback(options: FallbackOptions = {}): ModelPolicy {
                   dropLeadingSpace = false;
                 }
                 shown = true;
-                shownText += text;
+                if (keepText) shownText += text;
                 subscriber.next(text === event.text ? event : { ...event, text });
                 return;
               }
