@@ -177,7 +177,7 @@ function rssSampler(): { peak(): number; stop(): void } {
 /**
  * Memory over one long stream. A process that streams grows to a working size whatever the length (V8's
  * heap sized to the allocation rate, socket and parser buffers): the floor itself grows 15-30 MB from a
- * freshly collected heap, and a 2,000,000-token stream peaks no higher than a 1,000,000-token one. What
+ * freshly collected heap, and a 4,000,000-token stream peaks no higher than a 1,000,000-token one. What
  * must not grow is what depends on the length, so the figure is the peak RSS over the second half of the
  * stream minus the peak over its first half; the growth over the collected baseline and the heap
  * retained after a GC are given beside it.

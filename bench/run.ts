@@ -79,7 +79,7 @@ const FULL: Plan = {
   childTimeoutMs: 180_000,
   warmCalls: 1,
   warmTokens: 5000,
-  memoryWarmTokens: 100_000,
+  memoryWarmTokens: 1_000_000,
 };
 
 const QUICK_PLAN: Plan = {
@@ -94,7 +94,7 @@ const QUICK_PLAN: Plan = {
   childTimeoutMs: 60_000,
   warmCalls: 1,
   warmTokens: 1000,
-  memoryWarmTokens: 10_000,
+  memoryWarmTokens: 50_000,
 };
 
 const plan = QUICK ? QUICK_PLAN : FULL;
