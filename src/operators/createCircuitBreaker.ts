@@ -203,7 +203,6 @@ export function createCircuitBreaker(config: CircuitBreakerConfig = {}): Circuit
   const now = (): number => scheduler.now();
   const keyOf = (ref: ModelRef): string => `${prefix}${ref.provider}/${ref.model}`;
 
-  /** One atomic step on a circuit: read, compute, compare-and-set (retried on conflict). */
   // The last state read per key, by its stored text: a closed circuit's text rarely changes, so most
   // calls read it without parsing (states are immutable values, safe to share).
   const parsed = new Map<string, { readonly raw: string | undefined; readonly state: CircuitState }>();
@@ -215,6 +214,7 @@ export function createCircuitBreaker(config: CircuitBreakerConfig = {}): Circuit
     return state;
   };
 
+  /** One atomic step on a circuit: read, compute, compare-and-set (retried on conflict). */
   const update = <R>(
     ref: ModelRef,
     step: (stored: CircuitState, at: number) => readonly [CircuitState, R],
