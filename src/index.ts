@@ -290,7 +290,7 @@ export type {
   TokenTake,
   TokenTakeResult,
 } from './state/store.js';
-export type { MemoryStoreOptions } from './state/memoryStore.js';
+export type { MemoryStore, MemoryStoreOptions } from './state/memoryStore.js';
 export { memoryStore } from './state/memoryStore.js';
 export { fromMaybePromise } from './state/maybePromise.js';
 export type {

@@ -21,17 +21,42 @@ interface Entry {
   bucket?: { readonly tokens: number; readonly at: number };
 }
 
+/** A {@link memoryStore}: a {@link StateStore} that also tells how many entries it holds. */
+export interface MemoryStore extends StateStore {
+  /** Entries held, expired ones included until they are touched or swept. */
+  readonly size: number;
+}
+
 /**
  * The default {@link StateStore}: a `Map` in this process. Each method runs and answers synchronously,
  * which makes it atomic in a single-threaded runtime and keeps operators over it marble-testable.
+ *
+ * An expired entry goes when it is next touched, and a sweep runs once the writes with a TTL since the
+ * last one reach the number of entries it left (at least 1,024): keys written once with a TTL and never
+ * read again do not accumulate, at an amortized constant cost per write.
  *
  * @example
  * const store = memoryStore();
  * store.increment('budget:day', 0.02, { limit: 5 }); // { ok: true, value: 0.02 }
  */
-export function memoryStore(options: MemoryStoreOptions = {}): StateStore {
+export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const now = options.now ?? Date.now;
   const entries = new Map<string, Entry>();
+  let expiringWrites = 0;
+  let sweepAfter = 1024;
+  /** Counts a write; sweeps the expired entries when enough writes with a TTL have happened. */
+  const wrote = (entry: Entry): void => {
+    if (entry.expiresAt === Infinity || ++expiringWrites < sweepAfter) return;
+    const at = now();
+    for (const [key, e] of entries) if (e.expiresAt <= at) entries.delete(key);
+    // The next sweep after as many writes as there are entries left: amortized O(1) per write.
+    expiringWrites = 0;
+    sweepAfter = Math.max(1024, entries.size);
+  };
+  const put = (key: string, entry: Entry): void => {
+    entries.set(key, entry);
+    wrote(entry);
+  };
 
   const live = (key: string): Entry | undefined => {
     const entry = entries.get(key);
@@ -55,8 +80,11 @@ export function memoryStore(options: MemoryStoreOptions = {}): StateStore {
     get(key) {
       return scalar(key);
     },
+    get size() {
+      return entries.size;
+    },
     set(key, value, opts) {
-      entries.set(key, { value, expiresAt: expiry(opts) });
+      put(key, { value, expiresAt: expiry(opts) });
     },
     delete(key) {
       entries.delete(key);
@@ -64,7 +92,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): StateStore {
     compareAndSet(key, expected, next, opts) {
       const previous = live(key);
       if (scalarOf(previous) !== expected) return false;
-      entries.set(key, { value: next, expiresAt: expiry(opts, previous) });
+      put(key, { value: next, expiresAt: expiry(opts, previous) });
       return true;
     },
     increment(key, delta, opts?: IncrementOptions): IncrementResult {
@@ -72,7 +100,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): StateStore {
       const current = Number(scalarOf(previous) ?? 0);
       const value = current + delta;
       if (opts?.limit !== undefined && delta > 0 && value > opts.limit) return { ok: false, value: current };
-      entries.set(key, { value: String(value), expiresAt: expiry(opts, previous) });
+      put(key, { value: String(value), expiresAt: expiry(opts, previous) });
       return { ok: true, value };
     },
     takeTokens(key, take: TokenTake): TokenTakeResult {
@@ -101,7 +129,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): StateStore {
       const previous = live(key);
       const list = Array.isArray(previous?.value) ? previous.value : [];
       list.push(value);
-      entries.set(key, { value: list, expiresAt: expiry(opts, previous) });
+      put(key, { value: list, expiresAt: expiry(opts, previous) });
     },
     list(key) {
       const value = live(key)?.value;
