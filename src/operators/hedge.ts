@@ -4,7 +4,7 @@ import type { ModelRef, TokenEvent } from '../core/events.js';
 import { defineModel, type LanguageModel, type ModelPolicy } from '../core/model.js';
 import { allFailedError } from './internal/allFailed.js';
 import { Attempt } from './internal/attempt.js';
-import { type CandidateSource, listPool, openPool } from './internal/candidates.js';
+import { type CandidateSource, openPool, poolLister } from './internal/candidates.js';
 import { shouldFallbackByDefault } from './withFallback.js';
 
 /** Options of {@link hedge}. */
@@ -59,15 +59,16 @@ export function hedge(options: HedgeOptions): ModelPolicy {
   const scheduler = options.scheduler ?? asyncScheduler;
   const shouldMove = options.shouldFallback ?? shouldFallbackByDefault;
 
-  return (model) =>
-    defineModel({
+  return (model) => {
+    const lister = poolLister(model, options);
+    return defineModel({
       provider: model.provider,
       model: model.model,
       // The models it races, so that a budget outside prices the call before anything is sent.
-      candidates: (request) => listPool(model, request, options),
+      candidates: (request) => lister.list(request),
       stream: (request) =>
         new Observable<TokenEvent>((subscriber) => {
-          const opened = openPool(model, request, options, subscriber);
+          const opened = openPool(model, request, options, subscriber, lister.take(request));
           if (!('pool' in opened)) return opened.settled;
           const { pool } = opened;
           const limit = Math.min(pool.length, Math.floor(options.maxAttempts ?? pool.length));
@@ -148,6 +149,7 @@ export function hedge(options: HedgeOptions): ModelPolicy {
           return () => stopAll();
         }),
     });
+  };
 }
 
 function refOf(model: LanguageModel): ModelRef {

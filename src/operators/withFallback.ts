@@ -6,7 +6,7 @@ import { defineModel, type LanguageModel, type ModelPolicy } from '../core/model
 import type { ChatRequest } from '../core/request.js';
 import { allFailedError } from './internal/allFailed.js';
 import { Attempt } from './internal/attempt.js';
-import { type CandidateSource, listPool, openPool } from './internal/candidates.js';
+import { type CandidateSource, openPool, poolLister } from './internal/candidates.js';
 import { withPrefill } from './internal/prefill.js';
 
 export type { CandidateSource } from './internal/candidates.js';
@@ -132,16 +132,17 @@ export function withFallback(options: FallbackOptions = {}): ModelPolicy {
   const prefills = (m: LanguageModel): boolean =>
     catalog.get(m.provider, m.model)?.capabilities.includes('prefill') === true;
 
-  return (model) =>
-    defineModel({
+  return (model) => {
+    const lister = poolLister(model, options);
+    return defineModel({
       provider: model.provider,
       model: model.model,
       // The models this walks, so that a policy outside (a budget pricing the call before it is sent, a
       // ledger naming the model it expects) sees real models rather than this unpriced wrapper.
-      candidates: (request) => listPool(model, request, options),
+      candidates: (request) => lister.list(request),
       stream: (request) =>
         new Observable<TokenEvent>((subscriber) => {
-          const opened = openPool(model, request, options, subscriber);
+          const opened = openPool(model, request, options, subscriber, lister.take(request));
           if (!('pool' in opened)) return opened.settled;
           const { pool } = opened;
           const causes: LLMError[] = [];
@@ -266,6 +267,7 @@ export function withFallback(options: FallbackOptions = {}): ModelPolicy {
           return () => current?.unsubscribe();
         }),
     });
+  };
 }
 
 function refOf(model: LanguageModel): ModelRef {

@@ -256,6 +256,27 @@ describe('budget()', () => {
     expect(spend.outstanding()).toBe(0);
   });
 
+  it('a budgeted fallback walks the candidates it was priced by: the pool is ranked once per call', () => {
+    const { vts, spend, model } = setup({ limits: { day: 1 } });
+    const a = model([answer(5), answer(5)]);
+    const b = model([answer(5), answer(5)], B);
+    let rankings = 0;
+    const counted = route({
+      budget: spend,
+      specs: [A, B],
+      strategy: (candidates) => {
+        rankings++;
+        return candidates;
+      },
+    });
+    const pipeline = pipe(counted, withFallback(), spend.policy())([a, b]);
+    expect(drain(pipeline.stream(hi(10)), vts).events.at(-1)).toMatchObject({ type: 'finish' });
+    expect(rankings).toBe(1);
+    // A later call (another request object) ranks afresh.
+    drain(pipeline.stream(hi(10)), vts);
+    expect(rankings).toBe(2);
+  });
+
   it('moves the reservation when another provider answers, or refuses when its limits cannot hold it', () => {
     const { spend, line } = setup({ providers: { other: { day: 0.01 } } });
     // A pipeline that names sim/a as its candidate but is answered by other/b (a fallback's doing).

@@ -57,10 +57,11 @@ export function openPool(
   request: ChatRequest,
   options: PoolOptions,
   subscriber: Subscriber<TokenEvent>,
+  listed?: ModelPool,
 ): { readonly pool: ModelPool } | { readonly settled: TeardownLogic } {
   let pool: ModelPool;
   try {
-    pool = listPool(model, request, options);
+    pool = listed ?? listPool(model, request, options);
   } catch (error) {
     subscriber.error(toLLMError(error));
     return { settled: undefined };
@@ -78,4 +79,36 @@ export function openPool(
  */
 export function listPool(model: LanguageModel, request: ChatRequest, options: PoolOptions): ModelPool {
   return healthyCandidates(resolveCandidates(model, request, options.candidates), options.isHealthy);
+}
+
+/**
+ * A multi-model policy's `candidates()` and `stream()` for one model, agreeing on one call: when
+ * `stream(request)` follows `candidates(request)` with the same request object in the same turn (a budget
+ * outside prices the call by the list, then streams it), it walks the list already made instead of
+ * ranking the pool a second time. Each list is used once and forgotten at the end of the turn.
+ */
+export function poolLister(
+  model: LanguageModel,
+  options: PoolOptions,
+): {
+  /** The policy's `candidates(request)`. */
+  list(request: ChatRequest): ModelPool;
+  /** The list just made for this very request, once; `undefined` otherwise. */
+  take(request: ChatRequest): ModelPool | undefined;
+} {
+  let last: { readonly request: ChatRequest; readonly pool: ModelPool } | undefined;
+  return {
+    list(request) {
+      const pool = listPool(model, request, options);
+      if (last === undefined) queueMicrotask(() => (last = undefined));
+      last = { request, pool };
+      return pool;
+    },
+    take(request) {
+      if (last?.request !== request) return undefined;
+      const { pool } = last;
+      last = undefined;
+      return pool;
+    },
+  };
 }
