@@ -114,8 +114,8 @@ export function createCoalescer<T>(): Coalescer<T> {
             next: (value) => {
               current.buffer.push(value);
               const { members } = current;
-              // One member (the usual case): no copy of the list. A joiner added during the delivery has this value
-              // from the buffer already, as it would with the copy.
+              // One member (the usual case): no copy of the list. A joiner added during the delivery
+              // has this value from the buffer already, as it would with the copy.
               if (members.length === 1) {
                 const only = members[0] as Member<T>;
                 if (!only.subscriber.closed) only.subscriber.next(only.project(value, OWNER));
