@@ -50,7 +50,7 @@ describe('followWith', () => {
     });
   });
 
-  it('hands the subscriber over: a synchronous follow-up that the subscriber leaves stops at once', () => {
+  it('hands the subscriber over: a subscriber that leaves (take) unsubscribes the follow-up at once', () => {
     const produced: number[] = [];
     const source = new Subject<number>();
     const seen: number[] = [];
