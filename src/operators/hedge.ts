@@ -1,10 +1,10 @@
-import { asyncScheduler, Observable, type SchedulerLike, type Subscription, timer } from 'rxjs';
+import { asyncScheduler, type SchedulerLike, type Subscription, timer } from 'rxjs';
 import { type LLMError, toLLMError } from '../core/errors.js';
-import type { ModelRef, TokenEvent } from '../core/events.js';
-import { defineModel, type LanguageModel, type ModelPolicy } from '../core/model.js';
+import type { ModelRef } from '../core/events.js';
+import type { LanguageModel, ModelPolicy } from '../core/model.js';
 import { allFailedError } from './internal/allFailed.js';
 import { Attempt } from './internal/attempt.js';
-import { type CandidateSource, openPool, poolLister } from './internal/candidates.js';
+import { type CandidateSource, poolModel, refOf } from './internal/candidates.js';
 import { shouldFallbackByDefault } from './withFallback.js';
 
 /** Options of {@link hedge}. */
@@ -59,99 +59,83 @@ export function hedge(options: HedgeOptions): ModelPolicy {
   const scheduler = options.scheduler ?? asyncScheduler;
   const shouldMove = options.shouldFallback ?? shouldFallbackByDefault;
 
-  return (model) => {
-    const lister = poolLister(model, options);
-    return defineModel({
-      provider: model.provider,
-      model: model.model,
-      // The models it races, so that a budget outside prices the call before anything is sent.
-      candidates: (request) => lister.list(request),
-      stream: (request) =>
-        new Observable<TokenEvent>((subscriber) => {
-          const opened = openPool(model, request, options, subscriber, lister.take(request));
-          if (!('pool' in opened)) return opened.settled;
-          const { pool } = opened;
-          const limit = Math.min(pool.length, Math.floor(options.maxAttempts ?? pool.length));
-          const running = new Set<Attempt>();
-          const causes: LLMError[] = [];
-          let launched = 0;
-          let winner: Attempt | undefined;
-          let wait: Subscription | undefined;
+  return (model) =>
+    poolModel(model, options, (pool, request, subscriber) => {
+      const limit = Math.min(pool.length, Math.floor(options.maxAttempts ?? pool.length));
+      const running = new Set<Attempt>();
+      const causes: LLMError[] = [];
+      let launched = 0;
+      let winner: Attempt | undefined;
+      let wait: Subscription | undefined;
 
-          const stopAll = (except?: Attempt): void => {
-            wait?.unsubscribe();
-            wait = undefined;
-            for (const attempt of [...running]) if (attempt !== except) attempt.unsubscribe();
-            running.clear();
-            if (except) running.add(except);
-          };
+      const stopAll = (except?: Attempt): void => {
+        wait?.unsubscribe();
+        wait = undefined;
+        for (const attempt of [...running]) if (attempt !== except) attempt.unsubscribe();
+        running.clear();
+        if (except) running.add(except);
+      };
 
-          const arm = (): void => {
-            wait?.unsubscribe();
-            wait =
-              launched < limit
-                ? timer(delayMs, scheduler).subscribe(() => {
-                    wait = undefined;
-                    launch();
-                  })
-                : undefined;
-          };
+      const arm = (): void => {
+        wait?.unsubscribe();
+        wait =
+          launched < limit
+            ? timer(delayMs, scheduler).subscribe(() => {
+                wait = undefined;
+                launch();
+              })
+            : undefined;
+      };
 
-          const failed = (candidate: LanguageModel, error: LLMError, attempt: Attempt): void => {
-            running.delete(attempt);
-            if (attempt === winner) {
-              subscriber.error(error);
-              return;
-            }
-            causes.push(error);
-            let move: boolean;
-            try {
-              move = shouldMove(error);
-            } catch (thrown) {
-              stopAll();
-              subscriber.error(toLLMError(thrown));
-              return;
-            }
-            if (!move) {
-              stopAll();
-              subscriber.error(error);
-              return;
-            }
-            if (running.size === 0 && launched >= limit) {
-              stopAll();
-              subscriber.error(allFailedError(causes));
-              return;
-            }
-            subscriber.next({ type: 'fallback', from: attempt.ref ?? refOf(candidate), error });
-            launch();
-          };
+      const failed = (candidate: LanguageModel, error: LLMError, attempt: Attempt): void => {
+        running.delete(attempt);
+        if (attempt === winner) {
+          subscriber.error(error);
+          return;
+        }
+        causes.push(error);
+        let move: boolean;
+        try {
+          move = shouldMove(error);
+        } catch (thrown) {
+          stopAll();
+          subscriber.error(toLLMError(thrown));
+          return;
+        }
+        if (!move) {
+          stopAll();
+          subscriber.error(error);
+          return;
+        }
+        if (running.size === 0 && launched >= limit) {
+          stopAll();
+          subscriber.error(allFailedError(causes));
+          return;
+        }
+        subscriber.next({ type: 'fallback', from: attempt.ref ?? refOf(candidate), error });
+        launch();
+      };
 
-          const launch = (): void => {
-            if (launched >= limit || winner || subscriber.closed) return;
-            const candidate = pool[launched++] as LanguageModel;
-            const attempt = new Attempt(() => candidate.stream(request), refOf(candidate), {
-              commit: (a) => {
-                winner = a;
-                stopAll(a);
-              },
-              next: (event) => subscriber.next(event),
-              error: (error, a) => failed(candidate, error, a),
-              complete: () => subscriber.complete(),
-              closed: () => subscriber.closed,
-            });
-            running.add(attempt);
-            attempt.start();
-            if (!winner && running.has(attempt) && !subscriber.closed) arm();
-          };
+      const launch = (): void => {
+        if (launched >= limit || winner || subscriber.closed) return;
+        const candidate = pool[launched++] as LanguageModel;
+        const attempt = new Attempt(() => candidate.stream(request), refOf(candidate), {
+          commit: (a) => {
+            winner = a;
+            stopAll(a);
+          },
+          next: (event) => subscriber.next(event),
+          error: (error, a) => failed(candidate, error, a),
+          complete: () => subscriber.complete(),
+          closed: () => subscriber.closed,
+        });
+        running.add(attempt);
+        attempt.start();
+        if (!winner && running.has(attempt) && !subscriber.closed) arm();
+      };
 
-          if (limit <= 0) subscriber.error(allFailedError(causes));
-          else launch();
-          return () => stopAll();
-        }),
+      if (limit <= 0) subscriber.error(allFailedError(causes));
+      else launch();
+      return () => stopAll();
     });
-  };
-}
-
-function refOf(model: LanguageModel): ModelRef {
-  return { provider: model.provider, model: model.model };
 }

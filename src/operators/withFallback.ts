@@ -1,12 +1,11 @@
-import { Observable } from 'rxjs';
 import { type Catalog, defaultCatalog } from '../core/catalog.js';
 import { type LLMError, type LLMErrorKind, toLLMError } from '../core/errors.js';
 import type { ModelRef, TokenEvent } from '../core/events.js';
-import { defineModel, type LanguageModel, type ModelPolicy } from '../core/model.js';
+import type { LanguageModel, ModelPolicy } from '../core/model.js';
 import type { ChatRequest } from '../core/request.js';
 import { allFailedError } from './internal/allFailed.js';
 import { Attempt } from './internal/attempt.js';
-import { type CandidateSource, openPool, poolLister } from './internal/candidates.js';
+import { type CandidateSource, poolModel, refOf } from './internal/candidates.js';
 import { withPrefill } from './internal/prefill.js';
 
 export type { CandidateSource } from './internal/candidates.js';
@@ -132,146 +131,124 @@ export function withFallback(options: FallbackOptions = {}): ModelPolicy {
   const prefills = (m: LanguageModel): boolean =>
     catalog.get(m.provider, m.model)?.capabilities.includes('prefill') === true;
 
-  return (model) => {
-    const lister = poolLister(model, options);
-    return defineModel({
-      provider: model.provider,
-      model: model.model,
-      // The models this walks, so that a policy outside (a budget pricing the call before it is sent, a
-      // ledger naming the model it expects) sees real models rather than this unpriced wrapper.
-      candidates: (request) => lister.list(request),
-      stream: (request) =>
-        new Observable<TokenEvent>((subscriber) => {
-          const opened = openPool(model, request, options, subscriber, lister.take(request));
-          if (!('pool' in opened)) return opened.settled;
-          const { pool } = opened;
-          const causes: LLMError[] = [];
-          let current: Attempt | undefined;
-          /** Content the subscriber holds (since the last reset). */
-          let shown = false;
-          /** The text shown, kept only for `continue` (its prefill): a long answer must not grow memory. */
-          let shownText = '';
-          const keepText = onMidStream === 'continue';
-          let shownTextOnly = true;
-          /** While continuing: the request with the prefill, and whether its trailing space was cut. */
-          let continuation: { readonly request: ChatRequest; readonly trimmed: boolean } | undefined;
-          let dropLeadingSpace = false;
-          /** After a `context_length` failure, candidates need a window larger than this. */
-          let minWindow = -1;
+  return (model) =>
+    poolModel(model, options, (pool, request, subscriber) => {
+      const causes: LLMError[] = [];
+      let current: Attempt | undefined;
+      /** Content the subscriber holds (since the last reset). */
+      let shown = false;
+      /** The text shown, kept only for `continue` (its prefill): a long answer must not grow memory. */
+      let shownText = '';
+      const keepText = onMidStream === 'continue';
+      let shownTextOnly = true;
+      /** While continuing: the request with the prefill, and whether its trailing space was cut. */
+      let continuation: { readonly request: ChatRequest; readonly trimmed: boolean } | undefined;
+      let dropLeadingSpace = false;
+      /** After a `context_length` failure, candidates need a window larger than this. */
+      let minWindow = -1;
 
-          const eligible = (m: LanguageModel): boolean => minWindow < 0 || (windowOf(m) ?? -1) > minWindow;
-          const nextIndex = (from: number): number | undefined => {
-            for (let i = from; i < pool.length; i++) if (eligible(pool[i] as LanguageModel)) return i;
-            return undefined;
-          };
+      const eligible = (m: LanguageModel): boolean => minWindow < 0 || (windowOf(m) ?? -1) > minWindow;
+      const nextIndex = (from: number): number | undefined => {
+        for (let i = from; i < pool.length; i++) if (eligible(pool[i] as LanguageModel)) return i;
+        return undefined;
+      };
 
-          const pass = (event: TokenEvent): void => {
-            switch (event.type) {
-              case 'text': {
-                let text = event.text;
-                if (dropLeadingSpace) {
-                  text = text.replace(/^\s+/, '');
-                  if (text === '') return;
-                  dropLeadingSpace = false;
-                }
-                shown = true;
-                if (keepText) shownText += text;
-                subscriber.next(text === event.text ? event : { ...event, text });
-                return;
-              }
-              case 'reasoning':
-              case 'tool-call-delta':
-              case 'tool-call':
-                shown = true;
-                shownTextOnly = false;
-                break;
-              default:
-                break;
+      const pass = (event: TokenEvent): void => {
+        switch (event.type) {
+          case 'text': {
+            let text = event.text;
+            if (dropLeadingSpace) {
+              text = text.replace(/^\s+/, '');
+              if (text === '') return;
+              dropLeadingSpace = false;
             }
-            subscriber.next(event);
-          };
+            shown = true;
+            if (keepText) shownText += text;
+            subscriber.next(text === event.text ? event : { ...event, text });
+            return;
+          }
+          case 'reasoning':
+          case 'tool-call-delta':
+          case 'tool-call':
+            shown = true;
+            shownTextOnly = false;
+            break;
+          default:
+            break;
+        }
+        subscriber.next(event);
+      };
 
-          const run = (index: number): void => {
-            const candidate = pool[index] as LanguageModel;
-            const req = continuation?.request ?? request;
-            dropLeadingSpace = continuation?.trimmed === true;
-            const attempt = new Attempt(() => candidate.stream(req), refOf(candidate), {
-              next: pass,
-              error: (error, failed) => onFailure(index, candidate, error, failed),
-              complete: () => subscriber.complete(),
-              closed: () => subscriber.closed,
-            });
-            current = attempt;
-            attempt.start();
-          };
+      const run = (index: number): void => {
+        const candidate = pool[index] as LanguageModel;
+        const req = continuation?.request ?? request;
+        dropLeadingSpace = continuation?.trimmed === true;
+        const attempt = new Attempt(() => candidate.stream(req), refOf(candidate), {
+          next: pass,
+          error: (error, failed) => onFailure(index, candidate, error, failed),
+          complete: () => subscriber.complete(),
+          closed: () => subscriber.closed,
+        });
+        current = attempt;
+        attempt.start();
+      };
 
-          const onFailure = (
-            index: number,
-            candidate: LanguageModel,
-            error: LLMError,
-            failed: Attempt,
-          ): void => {
-            causes.push(error);
-            let move: boolean;
-            try {
-              move = shouldFallback(error);
-            } catch (thrown) {
-              subscriber.error(toLLMError(thrown));
-              return;
-            }
-            if (!move || (shown && onMidStream === 'error')) {
-              subscriber.error(error);
-              return;
-            }
-            if (error.kind === 'context_length') minWindow = Math.max(minWindow, windowOf(candidate) ?? 0);
-            const next = nextIndex(index + 1);
-            if (next === undefined) {
-              subscriber.error(allFailedError(causes));
-              return;
-            }
-            const from = failed.ref ?? refOf(candidate);
-            if (!shown) {
-              subscriber.next({ type: 'fallback', from, error });
-              run(next);
-              return;
-            }
-            const mode = midStreamMode(
-              onMidStream,
-              shownText,
-              shownTextOnly,
-              prefills(pool[next] as LanguageModel),
-            );
-            switch (mode) {
-              case 'error':
-                subscriber.error(error);
-                return;
-              case 'continue':
-                continuation = withPrefill(request, shownText);
-                subscriber.next({ type: 'fallback', from, error });
-                run(next);
-                return;
-              case 'restart':
-                shown = false;
-                shownText = '';
-                shownTextOnly = true;
-                continuation = undefined;
-                subscriber.next({ type: 'reset', from, error });
-                run(next);
-                return;
-            }
-          };
+      const onFailure = (index: number, candidate: LanguageModel, error: LLMError, failed: Attempt): void => {
+        causes.push(error);
+        let move: boolean;
+        try {
+          move = shouldFallback(error);
+        } catch (thrown) {
+          subscriber.error(toLLMError(thrown));
+          return;
+        }
+        if (!move || (shown && onMidStream === 'error')) {
+          subscriber.error(error);
+          return;
+        }
+        if (error.kind === 'context_length') minWindow = Math.max(minWindow, windowOf(candidate) ?? 0);
+        const next = nextIndex(index + 1);
+        if (next === undefined) {
+          subscriber.error(allFailedError(causes));
+          return;
+        }
+        const from = failed.ref ?? refOf(candidate);
+        if (!shown) {
+          subscriber.next({ type: 'fallback', from, error });
+          run(next);
+          return;
+        }
+        const mode = midStreamMode(
+          onMidStream,
+          shownText,
+          shownTextOnly,
+          prefills(pool[next] as LanguageModel),
+        );
+        switch (mode) {
+          case 'error':
+            subscriber.error(error);
+            return;
+          case 'continue':
+            continuation = withPrefill(request, shownText);
+            subscriber.next({ type: 'fallback', from, error });
+            run(next);
+            return;
+          case 'restart':
+            shown = false;
+            shownText = '';
+            shownTextOnly = true;
+            continuation = undefined;
+            subscriber.next({ type: 'reset', from, error });
+            run(next);
+            return;
+        }
+      };
 
-          const first = nextIndex(0);
-          if (first === undefined) subscriber.error(allFailedError(causes));
-          else run(first);
-          return () => current?.unsubscribe();
-        }),
+      const first = nextIndex(0);
+      if (first === undefined) subscriber.error(allFailedError(causes));
+      else run(first);
+      return () => current?.unsubscribe();
     });
-  };
-}
-
-function refOf(model: LanguageModel): ModelRef {
-  return { provider: model.provider, model: model.model };
 }
 
 /** The mid-stream policy that applies: `continue` falls back to `restart` unless it is safe. */

@@ -1,7 +1,7 @@
-import type { Subscriber, TeardownLogic } from 'rxjs';
+import { Observable, type Subscriber, type TeardownLogic } from 'rxjs';
 import { toLLMError } from '../../core/errors.js';
 import type { ModelRef, TokenEvent } from '../../core/events.js';
-import type { LanguageModel, ModelPool } from '../../core/model.js';
+import { defineModel, type LanguageModel, type ModelPool } from '../../core/model.js';
 import type { ChatRequest } from '../../core/request.js';
 
 /**
@@ -52,7 +52,7 @@ export interface PoolOptions {
  * that lists no candidate (a router whose constraints rule out every model) answers with its own stream,
  * which says why.
  */
-export function openPool(
+function openPool(
   model: LanguageModel,
   request: ChatRequest,
   options: PoolOptions,
@@ -77,38 +77,55 @@ export function openPool(
  * `candidates()`, so a policy outside it (a budget pricing the call before it is sent, a ledger naming
  * the model it expects) sees the real models rather than an unpriced wrapper.
  */
-export function listPool(model: LanguageModel, request: ChatRequest, options: PoolOptions): ModelPool {
+function listPool(model: LanguageModel, request: ChatRequest, options: PoolOptions): ModelPool {
   return healthyCandidates(resolveCandidates(model, request, options.candidates), options.isHealthy);
 }
 
 /**
- * A multi-model policy's `candidates()` and `stream()` for one model, agreeing on one call: when
- * `stream(request)` follows `candidates(request)` with the same request object in the same turn (a budget
- * outside prices the call by the list, then streams it), it walks the list already made instead of
- * ranking the pool a second time. Each list is used once and forgotten at the end of the turn.
+ * The model a multi-model policy (fallback, hedging) makes of `model`: its `candidates()` list the
+ * healthy candidates, and its stream opens them (see {@link openPool}) and hands them to `walk`. The two
+ * agree on one call: when `stream(request)` follows `candidates(request)` with the same request object in
+ * the same turn (a budget outside prices the call by the list, then streams it), it walks the list
+ * already made instead of ranking the pool a second time. Each list is used once and forgotten at the
+ * end of the turn.
+ *
+ * ## Example
+ * ```ts
+ * const walked = poolModel(model, options, (pool, request, subscriber) => pool[0]!.stream(request).subscribe(subscriber));
+ * ```
  */
-export function poolLister(
+export function poolModel(
   model: LanguageModel,
   options: PoolOptions,
-): {
-  /** The policy's `candidates(request)`. */
-  list(request: ChatRequest): ModelPool;
-  /** The list just made for this very request, once; `undefined` otherwise. */
-  take(request: ChatRequest): ModelPool | undefined;
-} {
+  walk: (pool: ModelPool, request: ChatRequest, subscriber: Subscriber<TokenEvent>) => TeardownLogic,
+): LanguageModel {
   let last: { readonly request: ChatRequest; readonly pool: ModelPool } | undefined;
-  return {
-    list(request) {
+  const take = (request: ChatRequest): ModelPool | undefined => {
+    if (last?.request !== request) return undefined;
+    const { pool } = last;
+    last = undefined;
+    return pool;
+  };
+  return defineModel({
+    provider: model.provider,
+    model: model.model,
+    // The models it walks, so that a policy outside (a budget pricing the call before it is sent, a
+    // ledger naming the model it expects) sees real models rather than this unpriced wrapper.
+    candidates: (request) => {
       const pool = listPool(model, request, options);
       if (last === undefined) queueMicrotask(() => (last = undefined));
       last = { request, pool };
       return pool;
     },
-    take(request) {
-      if (last?.request !== request) return undefined;
-      const { pool } = last;
-      last = undefined;
-      return pool;
-    },
-  };
+    stream: (request) =>
+      new Observable<TokenEvent>((subscriber) => {
+        const opened = openPool(model, request, options, subscriber, take(request));
+        return 'pool' in opened ? walk(opened.pool, request, subscriber) : opened.settled;
+      }),
+  });
+}
+
+/** A model's provider and name, as errors and events name it. */
+export function refOf(model: ModelRef): ModelRef {
+  return { provider: model.provider, model: model.model };
 }
