@@ -17,18 +17,28 @@ export function summarize(values: readonly number[]): Summary {
   return { median, min: sorted[0] as number, max: sorted[sorted.length - 1] as number, n: sorted.length };
 }
 
-/** Ratios of `values[i] / base[i]` for the runs both have (paired run by run). */
-export function paired(
+/** `combine(values[i], base[i])` for the runs both have, where it gives a number. */
+function pairwise(
   values: readonly (number | undefined)[],
   base: readonly (number | undefined)[],
+  combine: (value: number, base: number) => number | undefined,
 ): number[] {
   const out: number[] = [];
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     const b = base[i];
-    if (v !== undefined && b !== undefined && b > 0) out.push(v / b);
+    const c = v !== undefined && b !== undefined ? combine(v, b) : undefined;
+    if (c !== undefined) out.push(c);
   }
   return out;
+}
+
+/** Ratios of `values[i] / base[i]` for the runs both have (paired run by run). */
+export function paired(
+  values: readonly (number | undefined)[],
+  base: readonly (number | undefined)[],
+): number[] {
+  return pairwise(values, base, (v, b) => (b > 0 ? v / b : undefined));
 }
 
 /** Differences `values[i] - base[i]` for the runs both have. */
@@ -36,11 +46,5 @@ export function pairedDiff(
   values: readonly (number | undefined)[],
   base: readonly (number | undefined)[],
 ): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    const b = base[i];
-    if (v !== undefined && b !== undefined) out.push(v - b);
-  }
-  return out;
+  return pairwise(values, base, (v, b) => v - b);
 }
