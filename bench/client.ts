@@ -16,6 +16,7 @@ export type ClientName =
   | 'sdk-loop'
   | 'rxllm-pipeline'
   | 'rxllm-pipeline-nocache'
+  | 'rxllm-pipeline-coalesced'
   | 'rxllm-cache-hit'
   | 'rxllm-fusion'
   | 'ai-sdk'
@@ -58,6 +59,8 @@ export async function loadClient(name: ClientName): Promise<ClientFactory> {
       return (await import('./clients/rxllm.js')).rxllmPipeline;
     case 'rxllm-pipeline-nocache':
       return (await import('./clients/rxllm.js')).rxllmPipelineNoCache;
+    case 'rxllm-pipeline-coalesced':
+      return (await import('./clients/rxllm.js')).rxllmPipelineCoalesced;
     case 'rxllm-cache-hit':
       return (await import('./clients/rxllm.js')).rxllmCacheHit;
     case 'rxllm-fusion':

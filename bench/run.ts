@@ -62,8 +62,9 @@ const FULL: Plan = {
   throughput: {
     tokens: 100_000,
     runs: { openai: 3, anthropic: 3, gemini: 3, ollama: 3 },
-    // No target rides on these two: one run each keeps the whole suite under five minutes.
-    runCaps: { 'rxllm-fusion': 1, 'rxllm-cache-hit': 1 },
+    // No target rides on fusion and the cache hit: one run each (two for the opt-in row) keeps the whole
+    // suite under five minutes.
+    runCaps: { 'rxllm-fusion': 1, 'rxllm-cache-hit': 1, 'rxllm-pipeline-coalesced': 2 },
   },
   ttft: { tokens: 1000, calls: 30, runs: 2, warmCalls: 30, protocols: PROTOCOL_NAMES },
   concurrency: [
@@ -109,6 +110,7 @@ function throughputClients(protocol: ProtocolName): ClientName[] {
     'rxllm-sdk',
     'sdk-loop',
     'rxllm-pipeline',
+    'rxllm-pipeline-coalesced',
     'rxllm-cache-hit',
     'rxllm-fusion',
   ];

@@ -40,11 +40,13 @@ export function provider(
   transport: Transport,
   context: ClientContext,
   model: string = PROTOCOL_MODEL[protocol],
+  coalesceText = false,
 ): LanguageModel {
   const common = {
     model,
     apiKey: 'bench-key',
     transport,
+    coalesceText,
     ...(context.fetch !== undefined && { fetch: context.fetch }),
   };
   switch (protocol) {
@@ -107,7 +109,7 @@ export const rxllmSdk: ClientFactory = bare('sdk');
  */
 export function pipelineFactory(
   context: ClientContext,
-  options: { readonly cache?: boolean } = {},
+  options: { readonly cache?: boolean; readonly coalesceText?: boolean } = {},
 ): (base: string) => LanguageModel {
   const breaker = createCircuitBreaker();
   const limiter = createRateLimiter({ requestsPerMinute: 10_000_000, tokensPerMinute: 1e12 });
@@ -120,7 +122,7 @@ export function pipelineFactory(
   const { protocol } = context;
   return perBase((base) => {
     const pool = [PROTOCOL_MODEL[protocol], FALLBACK_MODEL[protocol]].map((name) =>
-      provider(protocol, base, 'direct', context, name).pipe(
+      provider(protocol, base, 'direct', context, name, options.coalesceText).pipe(
         rateLimit(limiter),
         withCircuitBreaker(breaker),
         withRetry(),
@@ -139,6 +141,12 @@ export function pipelineFactory(
 /** The full pipeline; every call misses the cache (a distinct prompt) and is recorded into it. */
 export const rxllmPipeline: ClientFactory = async (context) => {
   const model = pipelineFactory(context);
+  return (base, onText) => run(model(base), request(), onText);
+};
+
+/** The full pipeline over providers with `coalesceText: true` (text of one network read, one event). */
+export const rxllmPipelineCoalesced: ClientFactory = async (context) => {
+  const model = pipelineFactory(context, { coalesceText: true });
   return (base, onText) => run(model(base), request(), onText);
 };
 

@@ -73,6 +73,8 @@ export function label(client: ClientName, protocol: ProtocolName = 'openai'): st
       return 'rxllm full pipeline (cache miss)';
     case 'rxllm-pipeline-nocache':
       return 'rxllm full pipeline without `cache`';
+    case 'rxllm-pipeline-coalesced':
+      return 'rxllm full pipeline, providers with `coalesceText: true`';
     case 'rxllm-cache-hit':
       return 'rxllm full pipeline, cache hit';
     case 'rxllm-fusion':
@@ -183,10 +185,11 @@ function targets(results: Results, rows: readonly ThroughputRow[]): Target[] {
     const t = both(p, 'rxllm-sdk', 'sdk-loop', 1.05);
     if (t) out.push(t);
   }
-  for (const p of PROTOCOL_NAMES) {
-    const t = both(p, 'rxllm-pipeline', 'floor', 1.25);
-    if (t) out.push(t);
-  }
+  for (const c of ['rxllm-pipeline', 'rxllm-pipeline-coalesced'] as const)
+    for (const p of PROTOCOL_NAMES) {
+      const t = both(p, c, 'floor', 1.25);
+      if (t) out.push(t);
+    }
   // Concurrency.
   const conc = (streams: number, client: ClientName) =>
     results.concurrency.find((c) => c.streams === streams && c.client === client)?.result;
@@ -484,6 +487,7 @@ const COLORS: { readonly [c in ClientName]: string } = {
   'rxllm-sdk': '#42a5f5',
   'rxllm-pipeline': '#0d47a1',
   'rxllm-pipeline-nocache': '#1976d2',
+  'rxllm-pipeline-coalesced': '#283593',
   'rxllm-cache-hit': '#80cbc4',
   'rxllm-fusion': '#5c6bc0',
   'sdk-loop': '#ef8f00',

@@ -34,6 +34,8 @@ export async function httpStream(
   request: HttpStreamRequest,
   onFrame: FrameHandler,
   signal: AbortSignal,
+  /** Called after the frames of each network read have been handed to `onFrame`. */
+  onRead?: () => void,
 ): Promise<void> {
   const doFetch = request.fetch ?? fetch;
   const response = await doFetch(request.url, {
@@ -67,6 +69,7 @@ export async function httpStream(
       const { done, value } = await reader.read();
       if (done) break;
       feed(decoder.decode(value, { stream: true }), false);
+      onRead?.();
     }
     feed(decoder.decode(), true);
   } finally {

@@ -183,6 +183,7 @@ export function anthropic(options: AnthropicOptions): LanguageModel {
       },
       anthropicFrameDecoder(provider, model),
       () => createAnthropicMapper(context),
+      options,
     );
   };
 

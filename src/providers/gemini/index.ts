@@ -226,7 +226,7 @@ export function gemini(options: GeminiOptions): LanguageModel {
         model,
       };
     };
-    return directStream(http, jsonFrame<GeminiChunk>(provider, model), mapper).pipe(
+    return directStream(http, jsonFrame<GeminiChunk>(provider, model), mapper, options).pipe(
       catchError((error: unknown) =>
         throwError(() => (LLMError.isInstance(error) ? refineGeminiError(error) : error)),
       ),

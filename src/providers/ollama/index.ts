@@ -111,6 +111,7 @@ export function ollama(options: OllamaOptions): LanguageModel {
         }),
         jsonFrame<OllamaChatChunk>(provider, model),
         mapper,
+        options,
       );
     }
     return defer(() => {

@@ -126,6 +126,7 @@ export function chatCompletionsModel(config: ChatCompletionsConfig): LanguageMod
         },
         openaiFrameDecoder(map, context),
         () => map,
+        options,
       );
     });
   };

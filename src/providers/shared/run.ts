@@ -3,6 +3,7 @@ import type { Pricing } from '../../core/catalog.js';
 import { LLMError, toLLMError } from '../../core/errors.js';
 import type { StartEvent, TokenEvent } from '../../core/events.js';
 import { httpStream, type HttpStreamRequest } from '../../transport/http.js';
+import { coalesceText, type TextCoalescer } from './coalesceText.js';
 
 /** Passes one normalized event on. */
 export type Emit = (event: TokenEvent) => void;
@@ -70,6 +71,15 @@ export function jsonFrame<Chunk>(provider: string, model: string): FrameDecoder<
   };
 }
 
+/** How the direct transport delivers what it maps. */
+export interface DirectStreamOptions {
+  /**
+   * Merge the text pieces of one network read into one event (see `coalesceText`). Default `false`:
+   * one event per vendor chunk, as the SDK transport gives.
+   */
+  readonly coalesceText?: boolean;
+}
+
 /**
  * A cold stream over the direct transport: `fetch` → frame parser → `decode` → mapper.
  * Unsubscribing aborts the request, which closes the socket.
@@ -78,10 +88,13 @@ export function directStream<Chunk>(
   request: () => HttpStreamRequest,
   decode: FrameDecoder<Chunk>,
   mapper: () => StreamMapper<Chunk>,
+  options: DirectStreamOptions = {},
 ): Observable<TokenEvent> {
   return new Observable<TokenEvent>((subscriber) => {
     const controller = new AbortController();
-    const emit: Emit = (event) => subscriber.next(event);
+    const deliver: Emit = (event) => subscriber.next(event);
+    const { emit, flush }: TextCoalescer =
+      options.coalesceText === true ? coalesceText(deliver) : { emit: deliver, flush: () => undefined };
     let http: HttpStreamRequest | undefined;
     try {
       http = request();
@@ -91,11 +104,12 @@ export function directStream<Chunk>(
         const chunk = decode(data, event);
         if (chunk !== undefined) map.chunk(chunk, emit);
       };
-      httpStream(http, onFrame, controller.signal)
+      httpStream(http, onFrame, controller.signal, flush)
         .then(() => {
           // `end()` throws `incomplete` when the terminal chunk never came: that must fail the stream,
           // not become an unhandled rejection.
           map.end(emit);
+          flush();
           subscriber.complete();
         })
         .catch((error: unknown) => fail(error));
@@ -105,6 +119,8 @@ export function directStream<Chunk>(
     function fail(error: unknown): void {
       if (subscriber.closed) return;
       try {
+        // Text mapped before the failure is delivered before it, as it would be unmerged.
+        flush();
         subscriber.error(toLLMError(error, http?.provider, http?.model));
       } finally {
         controller.abort(ABORTED);

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { openai } from '../../../src/providers/openai/index.js';
 import { openaiProtocol } from '../../../src/testing/simulator/protocols/openai.js';
 import { resolveScenario } from '../../../src/testing/simulator/scenario.js';
+import type { TokenEvent } from '../../../src/core/events.js';
 import { outcome } from './run.js';
 
 const TEXT = ['Ça', ' coûte', ' 5 €', ' — CO₂', ' 漢字', ' かな', ' 🎉🧪', ' 👩‍👩‍👧', ' done.'];
@@ -100,5 +101,57 @@ describe('any split of a valid stream gives the same events', () => {
       Array.from({ length: crlf.length - 1 }, (_, i) => i + 1),
     );
     expect((await outcome(models[transport].stream(request))).events).toEqual(expected);
+  });
+});
+
+/** `events` with each run of adjacent `text` events joined into one. */
+function joinTextRuns(events: readonly TokenEvent[]): TokenEvent[] {
+  const out: TokenEvent[] = [];
+  for (const event of events) {
+    const last = out.at(-1);
+    if (event.type === 'text' && last?.type === 'text')
+      out[out.length - 1] = { type: 'text', text: last.text + event.text };
+    else out.push(event);
+  }
+  return out;
+}
+
+describe('coalesceText: the text of one read becomes one event', () => {
+  const lf = wire('\n');
+  const coalescing = openai({ ...common, coalesceText: true });
+
+  it('any split gives the same events once adjacent text is joined; one read gives two text events', async () => {
+    pieces = [lf];
+    const expected = joinTextRuns((await outcome(models.direct.stream(request))).events);
+    const whole = (await outcome(coalescing.stream(request))).events;
+    // The first piece at once (time to first token), the rest of the read merged.
+    expect(whole.filter((e) => e.type === 'text').map((e) => e.type === 'text' && e.text)).toEqual([
+      TEXT[0],
+      TEXT.slice(1).join(''),
+    ]);
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.nat(), { maxLength: 40 }), async (cuts) => {
+        pieces = cutAt(
+          lf,
+          cuts.map((c) => (c % (lf.length - 1)) + 1),
+        );
+        const { events, error } = await outcome(coalescing.stream(request));
+        expect(error).toBeUndefined();
+        expect(joinTextRuns(events)).toEqual(expected);
+        // Never more text events than reads (plus the first piece's own).
+        expect(events.filter((e) => e.type === 'text').length).toBeLessThanOrEqual(pieces.length + 1);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('text mapped before a mid-stream error is delivered before the error', async () => {
+    const errorFrame = 'data: {"error":{"message":"overloaded","type":"server_error"}}\n\n';
+    const text = new TextDecoder().decode(lf);
+    const cut = text.indexOf('data: ', text.indexOf(' done.'));
+    pieces = [new TextEncoder().encode(text.slice(0, cut) + errorFrame)];
+    const { events, error } = await outcome(coalescing.stream(request));
+    expect(error?.kind).toBe('unavailable');
+    expect(events.flatMap((e) => (e.type === 'text' ? [e.text] : [])).join('')).toBe(TEXT.join(''));
   });
 });
