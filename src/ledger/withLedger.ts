@@ -1,10 +1,11 @@
-import { defer, finalize, tap } from 'rxjs';
+import { defer } from 'rxjs';
 import { LLMError, toLLMError } from '../core/errors.js';
 import { type FinishReason, isContentEvent, type TokenEvent } from '../core/events.js';
 import { defineModel, type ModelPolicy } from '../core/model.js';
 import { createMeter } from '../budget/meter.js';
 import { isPromiseLike } from '../state/maybePromise.js';
 import type { Ledger, LedgerOutcome } from './ledger.js';
+import { relay } from '../operators/internal/relay.js';
 
 /**
  * Records every call of a model in a {@link Ledger}: provider and model (of the attempt that answered),
@@ -77,7 +78,7 @@ export function withLedger(ledger: Ledger): ModelPolicy {
             }
           };
           return model.stream(request).pipe(
-            tap({
+            relay({
               next(event: TokenEvent) {
                 meter.observe(event);
                 if (firstAt === undefined && isContentEvent(event)) firstAt = scheduler.now();
@@ -94,9 +95,9 @@ export function withLedger(ledger: Ledger): ModelPolicy {
                   record(reason === 'budget' ? 'budget' : 'success');
                 }
               },
+              // Runs after error and complete too; a call recorded already is not recorded again.
+              finalize: () => record('aborted'),
             }),
-            // Runs after error and complete too; a call recorded already is not recorded again.
-            finalize(() => record('aborted')),
           );
         }),
     });

@@ -1,8 +1,9 @@
-import { defer, type Observable, type SchedulerLike, tap } from 'rxjs';
+import { defer, type Observable, type SchedulerLike } from 'rxjs';
 import { LLMError, type LLMErrorKind, toLLMError } from '../core/errors.js';
 import { assertNever, type FinishReason, type ModelRef, type TokenEvent } from '../core/events.js';
 import { defineModel, type LanguageModel } from '../core/model.js';
 import type { ChatRequest } from '../core/request.js';
+import { relay } from '../operators/internal/relay.js';
 
 /** How a call ended: a `finish` arrived, it failed, or its subscriber left before either. */
 export type CallOutcome = 'success' | 'error' | 'aborted';
@@ -187,7 +188,7 @@ export function trackCall(
     };
 
     return source.pipe(
-      tap({
+      relay({
         next(event) {
           observe(event);
           try {

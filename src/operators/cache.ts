@@ -6,7 +6,6 @@ import {
   Observable,
   type SchedulerLike,
   type Subscription,
-  tap,
 } from 'rxjs';
 import { createCoalescer } from '../cache/coalesce.js';
 import { type CacheCodec, compressingCodec, utf8Length } from '../cache/codec.js';
@@ -20,6 +19,7 @@ import { isPromiseLike } from '../state/maybePromise.js';
 import { memoryStore } from '../state/memoryStore.js';
 import type { MaybePromise, StateStore } from '../state/store.js';
 import { followWith } from './internal/followWith.js';
+import { relay } from './internal/relay.js';
 
 /** Options of {@link createCache}. Every field has a default. */
 export interface CacheOptions {
@@ -295,7 +295,7 @@ export function createCache(options: CacheOptions = {}): ResponseCache {
       const offsets: number[] | undefined = replayMode === 'paced' ? [] : undefined;
       // Built from operators, so a subscriber that leaves during a synchronous emission stops the source.
       return inner.stream(request).pipe(
-        tap({
+        relay({
           next: (event) => {
             events.push(event);
             offsets?.push(scheduler.now() - startedAt);

@@ -1,15 +1,4 @@
-import {
-  asyncScheduler,
-  catchError,
-  concat,
-  defer,
-  map,
-  Observable,
-  of,
-  Subject,
-  tap,
-  throwError,
-} from 'rxjs';
+import { asyncScheduler, catchError, concat, defer, map, Observable, of, Subject, throwError } from 'rxjs';
 import type { SchedulerLike, Subscription } from 'rxjs';
 import { LLMError, toLLMError } from '../core/errors.js';
 import type { ModelRef } from '../core/events.js';
@@ -20,6 +9,7 @@ import { memoryStore } from '../state/memoryStore.js';
 import type { MaybePromise, StateStore } from '../state/store.js';
 import { roughTokenEstimate } from './rateLimitEstimate.js';
 import { followWith } from './internal/followWith.js';
+import { relay } from './internal/relay.js';
 
 /**
  * What a rate limit is counted per: `'provider'` (default; one budget for every model of a vendor account),
@@ -511,9 +501,11 @@ export function createRateLimiter(config: RateLimitConfig = {}): RateLimiter {
           );
           return followWith(permit$, (permit) =>
             model.stream(request).pipe(
-              tap((event) => {
-                if (event.type === 'finish')
-                  permit.settle(event.usage.inputTokens + event.usage.outputTokens);
+              relay({
+                next: (event) => {
+                  if (event.type === 'finish')
+                    permit.settle(event.usage.inputTokens + event.usage.outputTokens);
+                },
               }),
             ),
           );

@@ -1,4 +1,4 @@
-import { asyncScheduler, defer, Observable, type SchedulerLike, Subject, tap, throwError } from 'rxjs';
+import { asyncScheduler, defer, Observable, type SchedulerLike, Subject, throwError } from 'rxjs';
 import { costOf } from '../core/catalog.js';
 import { LLMError, type LLMErrorKind } from '../core/errors.js';
 import type { ModelRef, RouteEvent, TokenEvent } from '../core/events.js';
@@ -17,6 +17,7 @@ import type {
   RoutingStrategy,
   StrategyContext,
 } from './types.js';
+import { relay } from '../operators/internal/relay.js';
 
 /** Something that can tell whether a model's call fits a budget (a {@link Budget} is one). */
 export interface AffordabilityCheck {
@@ -291,11 +292,13 @@ function measure(model: LanguageModel, stats: ModelStats, estimator: TokenEstima
       let calibrated = false;
       return model.stream(request).pipe(
         stats.track(model),
-        tap((event) => {
-          if (calibrated || (event.type !== 'usage' && event.type !== 'finish')) return;
-          if (event.usage.inputTokens <= 0) return;
-          calibrated = true;
-          estimator.reconcile(model, request, event.usage);
+        relay({
+          next: (event) => {
+            if (calibrated || (event.type !== 'usage' && event.type !== 'finish')) return;
+            if (event.usage.inputTokens <= 0) return;
+            calibrated = true;
+            estimator.reconcile(model, request, event.usage);
+          },
         }),
       );
     },

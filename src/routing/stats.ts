@@ -1,13 +1,7 @@
-import {
-  asyncScheduler,
-  defer,
-  finalize,
-  type MonoTypeOperatorFunction,
-  type SchedulerLike,
-  tap,
-} from 'rxjs';
+import { asyncScheduler, defer, type MonoTypeOperatorFunction, type SchedulerLike } from 'rxjs';
 import { isContentEvent, type ModelRef, type TokenEvent } from '../core/events.js';
 import { modelKey } from './specs.js';
+import { relay } from '../operators/internal/relay.js';
 
 /** What a router has observed of one model's live traffic. */
 export interface ModelStatsSnapshot {
@@ -119,7 +113,7 @@ export function createModelStats(options: ModelStatsOptions = {}): ModelStats {
         e.inFlight++;
         e.waiting.add(waiting);
         return source.pipe(
-          tap({
+          relay({
             next(event) {
               if (firstAt === undefined && isContentEvent(event)) {
                 firstAt = scheduler.now();
@@ -139,10 +133,10 @@ export function createModelStats(options: ModelStatsOptions = {}): ModelStats {
             error() {
               e.failures++;
             },
-          }),
-          finalize(() => {
-            e.inFlight--;
-            e.waiting.delete(waiting);
+            finalize() {
+              e.inFlight--;
+              e.waiting.delete(waiting);
+            },
           }),
         );
       }),

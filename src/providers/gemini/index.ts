@@ -1,5 +1,5 @@
 import type * as GeminiSdkModule from '@google/generative-ai';
-import { catchError, type Observable, throwError } from 'rxjs';
+import type { Observable } from 'rxjs';
 import { LLMError } from '../../core/errors.js';
 import type { TokenEvent } from '../../core/events.js';
 import { defineModel, type LanguageModel } from '../../core/model.js';
@@ -226,11 +226,10 @@ export function gemini(options: GeminiOptions): LanguageModel {
         model,
       };
     };
-    return directStream(http, jsonFrame<GeminiChunk>(provider, model), mapper, options).pipe(
-      catchError((error: unknown) =>
-        throwError(() => (LLMError.isInstance(error) ? refineGeminiError(error) : error)),
-      ),
-    );
+    return directStream(http, jsonFrame<GeminiChunk>(provider, model), mapper, {
+      coalesceText: options.coalesceText,
+      refineError: refineGeminiError,
+    });
   }
 
   return defineModel({ provider, model: options.model, stream });

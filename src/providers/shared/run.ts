@@ -77,7 +77,9 @@ export interface DirectStreamOptions {
    * Merge the text pieces of one network read into one event (see `coalesceText`). Default `false`:
    * one event per vendor chunk, as the SDK transport gives.
    */
-  readonly coalesceText?: boolean;
+  readonly coalesceText?: boolean | undefined;
+  /** Adjusts the classified error the stream fails with (a vendor's own error conventions). */
+  readonly refineError?: (error: LLMError) => LLMError;
 }
 
 /**
@@ -121,7 +123,8 @@ export function directStream<Chunk>(
       try {
         // Text mapped before the failure is delivered before it, as it would be unmerged.
         flush();
-        subscriber.error(toLLMError(error, http?.provider, http?.model));
+        const classified = toLLMError(error, http?.provider, http?.model);
+        subscriber.error(options.refineError ? options.refineError(classified) : classified);
       } finally {
         controller.abort(ABORTED);
       }
