@@ -50,7 +50,8 @@ import { createSimulator, type SimRequest, type Simulator } from '../../src/test
 import { scriptedModel } from '../../src/testing/scriptedModel.js';
 
 type Vendor = 'openai' | 'anthropic' | 'gemini' | 'ollama';
-const TRANSPORTS = ['direct', 'sdk'] as const;
+// `coalesced`: the direct transport with `coalesceText: true` (the text of one read, one event).
+const TRANSPORTS = ['direct', 'sdk', 'coalesced'] as const;
 type Transport = (typeof TRANSPORTS)[number];
 
 let sim: Simulator;
@@ -128,7 +129,11 @@ function harness(transport: Transport, budgetConfig: BudgetConfig = {}, opts: Ha
     ...(opts.requestsPerMinute !== undefined && { burst: { requests: 1 } }),
   });
   const router = createRouter({ strategy: 'cost', budget: spend, catalog, estimator });
-  const base = { catalog, transport };
+  const base = {
+    catalog,
+    transport: transport === 'sdk' ? ('sdk' as const) : ('direct' as const),
+    coalesceText: transport === 'coalesced',
+  };
   const raw: LanguageModel[] = [
     openai({ ...base, apiKey: 'sk-pipeline-openai-0001', baseURL: `${sim.url}/v1`, model: 'gpt-4o-mini' }),
     anthropic({ ...base, apiKey: 'sk-ant-pipeline-0001', baseURL: sim.url, model: 'claude-haiku-4-5' }),
