@@ -1,5 +1,5 @@
 import { filter, take } from 'rxjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LLMError } from '../../src/core/errors.js';
 import { ZERO_COST, type TokenEvent } from '../../src/core/events.js';
 import { collect } from '../../src/helpers/collect.js';
@@ -9,7 +9,8 @@ import { createSimulator, type Simulator } from '../../src/testing/simulator/ser
 import { outcome } from './openai/run.js';
 
 const request = { messages: [{ role: 'user' as const, content: 'hi' }] };
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** One macrotask: a source that yields between tokens, without waiting on the wall clock. */
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 describe('customModel over a function', () => {
   it('turns strings into text and synthesizes start and finish', async () => {
@@ -116,7 +117,7 @@ describe('customModel over a function', () => {
         signal = s;
         try {
           for (let i = 0; ; i++) {
-            await sleep(5);
+            await tick();
             yield `t${i}`;
           }
         } finally {
@@ -135,8 +136,8 @@ describe('customModel over a function', () => {
     });
     expect(first).toEqual({ type: 'text', text: 't0' });
     expect(signal?.aborted).toBe(true);
-    await sleep(20);
-    expect(cleaned).toBe(true);
+    // The generator's `finally` runs once its pending `await` settles.
+    await vi.waitFor(() => expect(cleaned).toBe(true));
   });
 
   it('is cold: each subscription runs the source again', async () => {
