@@ -17,7 +17,7 @@ import { classifyFault } from '../../core/classify.js';
 import { LLMError } from '../../core/errors.js';
 import { ZERO_USAGE, type FinishReason, type Usage } from '../../core/events.js';
 import { startEvent, type Emit, type MapperContext, type StreamMapper } from '../shared/run.js';
-import type { OpenAIChunk, OpenAIErrorPayload, OpenAIUsage } from './chunks.js';
+import type { OpenAIChunk, OpenAIErrorPayload, OpenAIToolCallDelta, OpenAIUsage } from './chunks.js';
 
 /**
  * Normalizes a `finish_reason`, keeping the raw value beside it.
@@ -125,6 +125,8 @@ export interface OpenAIMapperOptions {
   readonly includeUsage?: boolean;
 }
 
+const NO_TOOL_CALLS: readonly OpenAIToolCallDelta[] = [];
+
 interface PendingCall {
   id: string;
   name: string;
@@ -207,7 +209,10 @@ export function createOpenAIMapper(context: MapperContext, options: OpenAIMapper
         if (typeof delta.refusal === 'string' && delta.refusal !== '') {
           emit({ type: 'text', text: delta.refusal });
         }
-        for (const [position, piece] of (delta.tool_calls ?? []).entries()) {
+        // Most chunks carry text only: an indexed loop over a shared empty list allocates nothing for them.
+        const pieces = delta.tool_calls ?? NO_TOOL_CALLS;
+        for (let position = 0; position < pieces.length; position++) {
+          const piece = pieces[position] as OpenAIToolCallDelta;
           const index = piece.index ?? position;
           const name = piece.function?.name ?? undefined;
           const argsDelta = piece.function?.arguments ?? '';
