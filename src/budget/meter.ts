@@ -1,5 +1,5 @@
 import { costOf, type Pricing } from '../core/catalog.js';
-import { isContentEvent, type ModelRef, type TokenEvent, type Usage } from '../core/events.js';
+import { assertNever, type ModelRef, type TokenEvent, type Usage } from '../core/events.js';
 import type { ChatRequest } from '../core/request.js';
 import type { TokenEstimator } from '../routing/estimate.js';
 
@@ -72,6 +72,12 @@ export function createMeter(options: MeterOptions): Meter {
       estimated: a.reported === undefined || a.streamedTokens > a.reported.outputTokens,
     };
   };
+  /** A content event: `text` is what it streamed (counted), empty for a whole tool call. */
+  const content = (text: string): void => {
+    attempt.content = true;
+    anyContent = true;
+    if (text) attempt.streamedTokens += estimator.count(text, attempt.model);
+  };
   const costOfAttempt = (a: Attempt, usage: Usage): number => {
     if (a.finish && (a.finish.cost.total > 0 || !pricing(a.model))) return a.finish.cost.total;
     return costOf(usage, pricing(a.model)).total;
@@ -79,36 +85,35 @@ export function createMeter(options: MeterOptions): Meter {
 
   return {
     observe(event) {
-      if (isContentEvent(event)) {
-        attempt.content = true;
-        anyContent = true;
-        const text =
-          event.type === 'text' || event.type === 'reasoning'
-            ? event.text
-            : event.type === 'tool-call-delta'
-              ? event.argsDelta
-              : '';
-        if (text) attempt.streamedTokens += estimator.count(text, attempt.model);
-        return;
-      }
+      // One switch per event: this runs for every streamed piece of every budgeted call.
       switch (event.type) {
+        case 'text':
+        case 'reasoning':
+          return content(event.text);
+        case 'tool-call-delta':
+          return content(event.argsDelta);
+        case 'tool-call':
+          return content('');
         case 'start':
           if (attempt.content || attempt.reported)
             closedCost += costOfAttempt(attempt, usageOf(attempt).usage);
           attempt = fresh({ provider: event.provider, model: event.model });
-          break;
+          return;
         case 'reset':
           closedCost += costOfAttempt(attempt, usageOf(attempt).usage);
           attempt = fresh(attempt.model);
-          break;
+          return;
         case 'usage':
           attempt.reported = event.usage;
-          break;
+          return;
         case 'finish':
           attempt.finish = event;
-          break;
+          return;
+        case 'fallback':
+        case 'route':
+          return;
         default:
-          break;
+          return assertNever(event);
       }
     },
     read() {
