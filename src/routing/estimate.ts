@@ -118,8 +118,22 @@ export function createEstimator(options: TokenEstimatorOptions = {}): TokenEstim
     return total;
   };
 
+  // The last model counted for, with its counter and factor: a meter counts every streamed piece of a
+  // call for one model object, so this spares the lookups per piece. `reconcile` forgets it.
+  let lastModel: ModelRef | undefined;
+  let lastCounter: TokenCounter = heuristicTokens;
+  let lastFactor = 1;
+  const count = (text: string, model?: ModelRef): number => {
+    if (model === undefined || model !== lastModel) {
+      lastModel = model;
+      lastCounter = counterFor(model);
+      lastFactor = factor(model);
+    }
+    return Math.ceil(lastCounter(text) * lastFactor);
+  };
+
   return {
-    count: (text, model) => Math.ceil(counterFor(model)(text) * factor(model)),
+    count,
     promptTokens: (request, model) => Math.ceil(rawPrompt(request, counterFor(model)) * factor(model)),
     reconcile(model, request, usage) {
       const raw = rawPrompt(request, counterFor(model));
@@ -129,6 +143,7 @@ export function createEstimator(options: TokenEstimatorOptions = {}): TokenEstim
       if (!byModel) factors.set(model.provider, (byModel = new Map()));
       const previous = byModel.get(model.model);
       byModel.set(model.model, previous === undefined ? ratio : previous + alpha * (ratio - previous));
+      lastModel = undefined;
     },
     factor: (model) => factor(model),
   };

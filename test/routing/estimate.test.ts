@@ -187,4 +187,17 @@ describe('createEstimator', () => {
     e.reconcile(model, request, { inputTokens: 0, outputTokens: 5 });
     expect(e.factor(model)).toBe(1);
   });
+
+  it('counts for the same model object follow every reconcile (the per-model memo is forgotten)', () => {
+    const e = createEstimator({ calibrationAlpha: 1 });
+    const model = { provider: 'acme', model: 'a1' };
+    const other = { provider: 'acme', model: 'a2' };
+    const request = { messages: [{ role: 'user' as const, content: 'word '.repeat(96) }] };
+    const text = 'word '.repeat(20);
+    const plain = e.count(text, model);
+    e.reconcile(model, request, { inputTokens: e.promptTokens(request, model) * 2, outputTokens: 0 });
+    expect(e.count(text, model)).toBe(Math.ceil(heuristicTokens(text) * 2));
+    expect(e.count(text, other)).toBe(plain);
+    expect(e.count(text, { ...model })).toBe(Math.ceil(heuristicTokens(text) * 2));
+  });
 });
