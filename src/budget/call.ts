@@ -142,11 +142,11 @@ export function budgetedCall(
       });
     };
 
-    const forward = (event: TokenEvent): void => {
+    const forward = (event: TokenEvent, content: boolean): void => {
       subscriber.next(event);
       // The subscriber left in its handler (take, first): stop the upstream before it produces more.
       if (subscriber.closed) return halt();
-      if (isContentEvent(event)) {
+      if (content) {
         delivered = true;
         if (overAllowance()) cut();
         return;
@@ -172,18 +172,18 @@ export function budgetedCall(
       }
     };
     /** An event's turn (nothing queued before it). */
-    const pass = (event: TokenEvent): void => {
+    const pass = (event: TokenEvent, content = isContentEvent(event)): void => {
       if (subscriber.closed) return halt();
-      if (event.type !== 'start') return forward(event);
+      if (event.type !== 'start') return forward(event, content);
       const followed = follow(event);
-      if (!isPromiseLike(followed)) return followed ? forward(event) : refuse(event);
+      if (!isPromiseLike(followed)) return followed ? forward(event, false) : refuse(event);
       const waiting: Signal[] = (queue = []);
       followed.then(
         (ok) => {
           if (queue !== waiting) return;
           queue = undefined;
           if (!ok) return refuse(event);
-          forward(event);
+          forward(event, false);
           for (const next of waiting) handle(next);
         },
         () => queue === waiting && refuse(event),
@@ -194,13 +194,14 @@ export function budgetedCall(
       model.stream(request),
       {
         next: (event) => {
-          // Metered on arrival, even while held: what was generated is charged however the call ends.
-          if (!stopped) meter.observe(event);
-          if (!isContentEvent(event)) limits = undefined;
-          // Wrapped as a signal only when it must wait its turn.
           if (stopped) return;
+          // Metered on arrival, even while held: what was generated is charged however the call ends.
+          meter.observe(event);
+          const content = isContentEvent(event);
+          if (!content) limits = undefined;
+          // Wrapped as a signal only when it must wait its turn.
           if (queue) queue.push({ kind: 'next', event });
-          else pass(event);
+          else pass(event, content);
         },
         error: (error: unknown) => handle({ kind: 'error', error }),
         complete: () => handle({ kind: 'complete' }),
