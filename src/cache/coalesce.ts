@@ -1,4 +1,5 @@
-import { Observable, type Subscriber, type Subscription } from 'rxjs';
+import { defer, Observable, type Subscriber, type Subscription } from 'rxjs';
+import { subscribeHeld } from '../operators/internal/subscribeHeld.js';
 
 /** Where a subscriber stands in a shared call when a value reaches it. */
 export interface CoalescedDelivery {
@@ -105,37 +106,38 @@ export function createCoalescer<T>(): Coalescer<T> {
           subscriber.next(project(value, current.members[0] === member ? OWNER : JOINER));
         }
         if (!joined) {
-          // Subscribe through a wrapper whose subscriber we hold before any value flows, so the last
-          // member leaving during a synchronous emission can close the upstream at once.
-          new Observable<T>((inner) => {
-            current.upstream = inner;
-            return start().subscribe(inner);
-          }).subscribe({
-            next: (value) => {
-              current.buffer.push(value);
-              const { members } = current;
-              // One member (the usual case): no copy of the list. A joiner added during the delivery
-              // has this value from the buffer already, as it would with the copy.
-              if (members.length === 1) {
-                const only = members[0] as Member<T>;
-                if (!only.subscriber.closed) only.subscriber.next(only.project(value, OWNER));
-                return;
-              }
-              for (const m of [...members]) {
-                if (!m.subscriber.closed) {
-                  m.subscriber.next(m.project(value, members[0] === m ? OWNER : JOINER));
+          // The subscription is held before any value flows, so the last member leaving during a
+          // synchronous emission closes the upstream at once; `defer` turns a throw of `start` into an error.
+          subscribeHeld(
+            defer(start),
+            {
+              next: (value) => {
+                current.buffer.push(value);
+                const { members } = current;
+                // One member (the usual case): no copy of the list. A joiner added during the delivery
+                // has this value from the buffer already, as it would with the copy.
+                if (members.length === 1) {
+                  const only = members[0] as Member<T>;
+                  if (!only.subscriber.closed) only.subscriber.next(only.project(value, OWNER));
+                  return;
                 }
-              }
+                for (const m of [...members]) {
+                  if (!m.subscriber.closed) {
+                    m.subscriber.next(m.project(value, members[0] === m ? OWNER : JOINER));
+                  }
+                }
+              },
+              error: (error: unknown) => {
+                for (const m of finish(key, current)) m.subscriber.error(error);
+              },
+              complete: () => {
+                const members = finish(key, current);
+                hooks.completed?.(current.buffer);
+                for (const m of members) m.subscriber.complete();
+              },
             },
-            error: (error: unknown) => {
-              for (const m of finish(key, current)) m.subscriber.error(error);
-            },
-            complete: () => {
-              const members = finish(key, current);
-              hooks.completed?.(current.buffer);
-              for (const m of members) m.subscriber.complete();
-            },
-          });
+            (held) => (current.upstream = held),
+          );
         }
       });
     },
