@@ -2,8 +2,6 @@ import { LLMError } from '../../core/errors.js';
 import type { OllamaErrorContext, SdkResponseInfo } from './errors.js';
 import { isJson } from '../../transport/http.js';
 
-const NEWLINE = 0x0a;
-
 /**
  * The `fetch` rxllm hands the `ollama` SDK it creates: the caller's `fetch`, plus three things the SDK
  * does not do on its own.
@@ -58,24 +56,24 @@ function guardNdjson(
   context: OllamaErrorContext,
 ): ReadableStream<Uint8Array> {
   const reader = body.getReader();
-  // One streaming decode per network read (a character split across reads is joined); only the text of
-  // the last, unfinished line is carried over. Newlines are single bytes that never occur inside a UTF-8
-  // sequence, so the n-th newline of the text is the n-th newline byte of the read.
-  const decoder = new TextDecoder();
+  // Each read is scanned as Latin-1 text: one character per byte, so string offsets are byte offsets, a
+  // character split across reads needs no care, and no UTF-8 decode runs per read (the SDK decodes
+  // again anyway). JSON's structure is ASCII; bytes above 0x7f are legal only inside strings, where the
+  // simple-line expression accepts any character from U+0080 up, so it gives the verdict it would give
+  // the UTF-8 text. Only a line it does not match is decoded as UTF-8, for `JSON.parse`.
   let partial = '';
   let failure: LLMError | undefined;
 
   /** Offset in `bytes` where the first malformed complete line starts, or -1 if every complete line is JSON. */
   function scan(bytes: Uint8Array): number {
-    const text = partial + decoder.decode(bytes, { stream: true });
+    const text = partial + latin1(bytes);
     let start = 0;
-    let lines = 0;
     for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
       if (!isSimpleJsonLine(text, start, nl)) {
-        const line = text.slice(start, nl).trim();
-        if (line.length > 0 && !isJson(line)) return lineStart(bytes, lines);
+        const line = utf8(text.slice(start, nl)).trim();
+        // A line that began in an earlier read is cut at this read's first byte.
+        if (line.length > 0 && !isJson(line)) return Math.max(0, start - partial.length);
       }
-      lines++;
       start = nl + 1;
     }
     partial = start === 0 ? text : text.slice(start);
@@ -124,11 +122,39 @@ function guardNdjson(
   );
 }
 
-/** Offset in `bytes` just after its `lines`-th newline (0 for the line that began in an earlier read). */
-function lineStart(bytes: Uint8Array, lines: number): number {
-  let offset = 0;
-  for (let n = 0; n < lines; n++) offset = bytes.indexOf(NEWLINE, offset) + 1;
-  return offset;
+interface NodeBufferClass {
+  from(buffer: ArrayBufferLike, offset: number, length: number): { toString(encoding: 'latin1'): string };
+}
+const NodeBuffer = (globalThis as { Buffer?: NodeBufferClass }).Buffer;
+const latin1Decoder = new TextDecoder('latin1');
+const utf8Decoder = new TextDecoder();
+/** Byte of each character `latin1Decoder` gives, where it differs from the character's code. */
+let decodedBytes: Map<number, number> | undefined;
+
+/**
+ * `bytes` as Latin-1 text, one character per byte. Node's `Buffer` gives each byte's own code;
+ * elsewhere `TextDecoder('latin1')` (windows-1252, by the Encoding standard) maps each byte to one
+ * character too: ASCII unchanged, every other byte to a character from U+0080 up.
+ */
+function latin1(bytes: Uint8Array): string {
+  return NodeBuffer
+    ? NodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
+    : latin1Decoder.decode(bytes);
+}
+
+/** The UTF-8 text of bytes held as {@link latin1} text. */
+function utf8(text: string): string {
+  if (!NodeBuffer && !decodedBytes) {
+    const all = latin1Decoder.decode(Uint8Array.from({ length: 256 }, (_, byte) => byte));
+    decodedBytes = new Map();
+    for (let byte = 0; byte < 256; byte++) decodedBytes.set(all.charCodeAt(byte), byte);
+  }
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    bytes[i] = decodedBytes?.get(code) ?? code;
+  }
+  return utf8Decoder.decode(bytes);
 }
 
 // A strict subset of JSON, as a regular expression: objects nested at most three deep whose values are
