@@ -128,7 +128,7 @@ interface NodeBufferClass {
 const NodeBuffer = (globalThis as { Buffer?: NodeBufferClass }).Buffer;
 const latin1Decoder = new TextDecoder('latin1');
 const utf8Decoder = new TextDecoder();
-/** Byte of each character `latin1Decoder` gives, where it differs from the character's code. */
+/** The byte behind each character `latin1Decoder` gives; built on first use, where there is no Buffer. */
 let decodedBytes: Map<number, number> | undefined;
 
 /**
