@@ -5,33 +5,6 @@ import { guardedFetch } from '../../../src/providers/ollama/sdkFetch.js';
 
 const context = { provider: 'ollama', model: 'llama3.2' };
 
-/** Serves `reads` (each one network read) through the guard; returns the delivered text and the error. */
-async function through(reads: readonly string[]): Promise<{ text: string; error?: unknown }> {
-  const encoder = new TextEncoder();
-  const base: typeof fetch = async () =>
-    new Response(
-      new ReadableStream<Uint8Array>({
-        start(controller) {
-          for (const read of reads) controller.enqueue(encoder.encode(read));
-          controller.close();
-        },
-      }),
-    );
-  const response = await guardedFetch(base, new AbortController().signal, {}, context)('http://x/api/chat');
-  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-  const decoder = new TextDecoder();
-  let text = '';
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return { text: text + decoder.decode() };
-      text += decoder.decode(value, { stream: true });
-    }
-  } catch (error) {
-    return { text: text + decoder.decode(), error };
-  }
-}
-
 /** Serves `reads` of raw bytes through `guard`; returns the delivered bytes and the error kind. */
 async function bytesThrough(
   reads: readonly Uint8Array[],
@@ -58,6 +31,14 @@ async function bytesThrough(
   } catch (error) {
     return { bytes, error: LLMError.isInstance(error) ? error.kind : String(error) };
   }
+}
+
+/** Serves `reads` (each one network read) as UTF-8 through the guard; the delivered text and error kind. */
+async function through(reads: readonly string[]): Promise<{ text: string; error?: string }> {
+  const encoder = new TextEncoder();
+  const { bytes, error } = await bytesThrough(reads.map((read) => encoder.encode(read)));
+  const text = new TextDecoder().decode(Uint8Array.from(bytes));
+  return error === undefined ? { text } : { text, error };
 }
 
 /** What the guard must deliver, line by line: every byte, or those before the first bad complete line. */
@@ -207,7 +188,7 @@ describe('guardedFetch', () => {
       const good = '{"message":{"content":"one"},"done":false}\n';
       const result = await through([good + bad + '\n' + good]);
       expect(result.text).toBe(good);
-      expect(LLMError.isInstance(result.error) && result.error.kind).toBe('invalid_response');
+      expect(result.error).toBe('invalid_response');
     },
   );
 
@@ -215,8 +196,9 @@ describe('guardedFetch', () => {
     const good = '{"done":false}\n';
     const result = await through([good + '{"do', 'ne":fal}\n' + good, good]);
     expect(result.text).toBe(good + '{"do');
-    expect(LLMError.isInstance(result.error) && result.error.kind).toBe('invalid_response');
+    expect(result.error).toBe('invalid_response');
     const second = await through([good, good + good + '{x}\n']);
     expect(second.text).toBe(good + good + good);
+    expect(second.error).toBe('invalid_response');
   });
 });
