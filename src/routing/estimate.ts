@@ -12,6 +12,8 @@ export interface TokenEstimatorOptions {
   /**
    * Exact counters by provider name (`{ openai: await loadGptTokenizer() }`), or a function choosing one
    * for a model. Models without one use {@link heuristicTokens}. Default: none (the heuristic for all).
+   * The choice is remembered for the model object last counted for (a call's pieces share one), so a
+   * function is asked again when that object changes, not for every streamed piece.
    */
   readonly tokenizers?:
     | { readonly [provider: string]: TokenCounter | undefined }
