@@ -11,20 +11,58 @@ import type { ChatRequest } from '../core/request.js';
  * ```
  */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortKeys(value)) ?? 'null';
+  return write(value) ?? 'null';
 }
 
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map((item) => (item === undefined ? null : sortKeys(item)));
-  if (value === null || typeof value !== 'object') return value;
-  const withJson = value as { toJSON?: () => unknown };
-  if (typeof withJson.toJSON === 'function') return sortKeys(withJson.toJSON());
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value).sort()) {
-    const member = (value as Record<string, unknown>)[key];
-    if (member !== undefined && typeof member !== 'function') out[key] = sortKeys(member);
+/**
+ * `JSON.stringify` of `value` with object keys sorted, written in one pass (no sorted copy of the
+ * request per call). `undefined` where `JSON.stringify` would leave the value out.
+ */
+function write(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object') {
+    // Functions and symbols become undefined here, as in JSON.stringify; a bigint throws, as there.
+    return typeof value === 'function' ? undefined : JSON.stringify(value);
   }
-  return out;
+  const withJson = value as { toJSON?: () => unknown };
+  if (typeof withJson.toJSON === 'function') return write(withJson.toJSON());
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ',') + (write(value[i]) ?? 'null');
+    return out + ']';
+  }
+  let out = '{';
+  for (const key of orderedKeys(value)) {
+    const member = (value as Record<string, unknown>)[key];
+    if (member === undefined || typeof member === 'function') continue;
+    const written = write(member);
+    if (written !== undefined) out += (out.length === 1 ? '' : ',') + JSON.stringify(key) + ':' + written;
+  }
+  return out + '}';
+}
+
+/**
+ * The keys sorted, in the order an object built from them enumerates: array-index keys ascending by
+ * number, then the rest in sorted order. (The canonical text of earlier versions was a sorted copy
+ * stringified, so stored entries keep matching.)
+ */
+function orderedKeys(value: object): string[] {
+  const keys = Object.keys(value).sort();
+  let indices: string[] | undefined;
+  for (const key of keys) if (isIndex(key)) (indices ??= []).push(key);
+  if (!indices) return keys;
+  indices.sort((a, b) => Number(a) - Number(b));
+  return [...indices, ...keys.filter((key) => !isIndex(key))];
+}
+
+/** A canonical array index: digits with no leading zero, below 2^32 - 1. */
+function isIndex(key: string): boolean {
+  const first = key.charCodeAt(0);
+  if (!(first >= 48 && first <= 57) || (first === 48 && key.length > 1) || key.length > 10) return false;
+  for (let i = 1; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return Number(key) < 4294967295;
 }
 
 const encoder = new TextEncoder();

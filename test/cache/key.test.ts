@@ -62,3 +62,61 @@ describe('requestKey', () => {
     expect(requestKey({ messages, temperature: 0, stop: ['x'] }, target).hash).not.toBe(base);
   });
 });
+
+/** The definition canonicalJson must keep: a copy with sorted keys, stringified. */
+function referenceCanonical(value: unknown): string {
+  const sortKeys = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map((item) => (item === undefined ? null : sortKeys(item)));
+    if (v === null || typeof v !== 'object') return v;
+    const withJson = v as { toJSON?: () => unknown };
+    if (typeof withJson.toJSON === 'function') return sortKeys(withJson.toJSON());
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(v).sort()) {
+      const member = (v as Record<string, unknown>)[key];
+      if (member !== undefined && typeof member !== 'function') out[key] = sortKeys(member);
+    }
+    return out;
+  };
+  return JSON.stringify(sortKeys(value)) ?? 'null';
+}
+
+describe('canonicalJson against its definition', () => {
+  const key = fc.oneof(
+    fc.string(),
+    fc.constantFrom('0', '1', '2', '10', '9', '01', '4294967294', '4294967295', '-1', '1.5', '__proto__x'),
+  );
+  const value = fc.letrec((tie) => ({
+    leaf: fc.oneof(
+      fc.jsonValue(),
+      fc.constantFrom(undefined, NaN, Infinity, -0, () => 1, Symbol('s'), new Date(0)),
+      fc.double(),
+    ),
+    node: fc.oneof(
+      { maxDepth: 3 },
+      tie('leaf'),
+      fc.array(tie('node'), { maxLength: 4 }),
+      fc.dictionary(key, tie('node'), { maxKeys: 5 }),
+    ),
+  })).node;
+
+  it('writes the same text as a sorted copy stringified, for any value (property)', () => {
+    fc.assert(
+      fc.property(value, (v) => {
+        expect(canonicalJson(v)).toBe(referenceCanonical(v));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('orders array-index keys by number, as an object built from sorted keys enumerates them', () => {
+    const v = { b: 1, '10': 2, '9': 3, a: 4, '01': 5 };
+    expect(canonicalJson(v)).toBe('{"9":3,"10":2,"01":5,"a":4,"b":1}');
+    expect(canonicalJson(v)).toBe(referenceCanonical(v));
+  });
+
+  it('follows toJSON at any depth and throws on a bigint, as JSON.stringify does', () => {
+    const v = { at: new Date(0), nested: { toJSON: () => ({ z: 1, y: undefined, x: [undefined] }) } };
+    expect(canonicalJson(v)).toBe(referenceCanonical(v));
+    expect(() => canonicalJson({ n: 1n })).toThrow(TypeError);
+  });
+});
