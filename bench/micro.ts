@@ -40,12 +40,16 @@ function memoryFetch(body: Uint8Array<ArrayBuffer>): typeof fetch {
   };
 }
 
-/** A `fetch` that records that it was called and never answers (rejects on abort). */
-function pendingFetch(onCall: () => void): typeof fetch {
+/**
+ * A `fetch` that records that it was called and never answers: it rejects on abort, or when the caller
+ * of `onCall` drops it (the floor has no signal to abort with, and a call left pending for every
+ * iteration would grow the heap by the hundred thousand and slow every task measured after it).
+ */
+function pendingFetch(onCall: (drop: () => void) => void): typeof fetch {
   return (_input, init) =>
     new Promise<Response>((_resolve, reject) => {
-      onCall();
       const signal = init?.signal;
+      onCall(() => reject(new DOMException('dropped by the benchmark', 'AbortError')));
       signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
     });
 }
@@ -68,8 +72,8 @@ export async function micro(config: ChildConfig): Promise<{ rows: MicroRow[] }> 
 
   // Group 1: to fetch and back (rxllm only; the floor for reference).
   {
-    let called: (() => void) | undefined;
-    const onCall = (): void => called?.();
+    let called: ((drop: () => void) => void) | undefined;
+    const onCall = (drop: () => void): void => called?.(drop);
     const context: ClientContext = { protocol: 'openai', fetch: pendingFetch(onCall) };
     const bench = new Bench({ time, warmupTime });
     const { provider, request, pipelineFactory } = await import('./clients/rxllm.js');
@@ -78,13 +82,15 @@ export async function micro(config: ChildConfig): Promise<{ rows: MicroRow[] }> 
     const models = { 'rxllm-direct': direct, 'rxllm-pipeline': pipeline } as const;
     const floor = await (await loadClient('floor'))(context);
     bench.add('floor', async () => {
-      const reached = new Promise<void>((resolve) => (called = resolve));
-      floor(BASE, () => undefined).catch(() => undefined);
-      await reached;
+      const reached = new Promise<() => void>((resolve) => (called = resolve));
+      const done = floor(BASE, () => undefined).catch(() => undefined);
+      // Dropped as the others unsubscribe, and awaited: no call outlives its iteration.
+      (await reached)();
+      await done;
     });
     for (const [name, model] of Object.entries(models)) {
       bench.add(name, async () => {
-        const reached = new Promise<void>((resolve) => (called = resolve));
+        const reached = new Promise<unknown>((resolve) => (called = resolve));
         const subscription = model.stream(request()).subscribe({ error: () => undefined });
         await reached;
         subscription.unsubscribe();
