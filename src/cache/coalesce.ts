@@ -1,5 +1,6 @@
 import { defer, Observable, type Subscriber, type Subscription } from 'rxjs';
 import { subscribeHeld } from '../operators/internal/subscribeHeld.js';
+import { arrayRecording, type Recording } from './recording.js';
 
 /** Where a subscriber stands in a shared call when a value reaches it. */
 export interface CoalescedDelivery {
@@ -8,16 +9,18 @@ export interface CoalescedDelivery {
 }
 
 /** Hooks of {@link Coalescer.observe}. */
-export interface CoalesceHooks<T> {
+export interface CoalesceHooks<T, R extends Recording<T> = Recording<T>> {
+  /** Makes what a call this subscriber starts keeps its values in (default: an array of them). */
+  readonly record?: () => R;
   /** Called at subscribe time: `joined` is true when the call was already in flight. */
   readonly onSubscribe?: (joined: boolean) => void;
   /** Rewrites a value for one subscriber (for example, zero cost for all but the owner). */
   readonly project?: (value: T, delivery: CoalescedDelivery) => T;
   /**
-   * Called once when the upstream this call started completes, with every value it emitted, before the
-   * subscribers complete (a joiner's hooks are not called: the call is the starter's).
+   * Called once when the upstream this call started completes, with the recording of every value it
+   * emitted, before the subscribers complete (a joiner's hooks are not called: the call is the starter's).
    */
-  readonly completed?: (values: readonly T[]) => void;
+  readonly completed?: (recording: R) => void;
 }
 
 interface Member<T> {
@@ -31,7 +34,7 @@ const JOINER: CoalescedDelivery = Object.freeze({ owner: false });
 
 interface Flight<T> {
   readonly members: Member<T>[];
-  readonly buffer: T[];
+  readonly recording: Recording<T>;
   upstream: Subscription | undefined;
 }
 
@@ -53,7 +56,11 @@ interface Flight<T> {
  */
 export interface Coalescer<T> {
   /** A cold Observable that, on subscribe, joins the call in flight for `key` or starts `start()`. */
-  observe(key: string, start: () => Observable<T>, hooks?: CoalesceHooks<T>): Observable<T>;
+  observe<R extends Recording<T>>(
+    key: string,
+    start: () => Observable<T>,
+    hooks?: CoalesceHooks<T, R>,
+  ): Observable<T>;
   /** True while a call for `key` is in flight. */
   inFlight(key: string): boolean;
   /** How many calls are in flight. */
@@ -78,13 +85,19 @@ export function createCoalescer<T>(): Coalescer<T> {
   };
 
   return {
-    observe(key, start, hooks = {}) {
+    observe<R extends Recording<T>>(
+      key: string,
+      start: () => Observable<T>,
+      hooks: CoalesceHooks<T, R> = {},
+    ): Observable<T> {
       const project = hooks.project ?? ((value: T) => value);
       return new Observable<T>((subscriber) => {
         let flight = flights.get(key);
         const joined = flight !== undefined;
+        // The starter's recording, typed as its own hooks make it (a joiner only reads values).
+        const recording = joined ? undefined : (hooks.record?.() ?? (arrayRecording<T>() as R));
         if (!flight) {
-          flight = { members: [], buffer: [], upstream: undefined };
+          flight = { members: [], recording: recording as R, upstream: undefined };
           flights.set(key, flight);
         }
         const current = flight;
@@ -101,7 +114,7 @@ export function createCoalescer<T>(): Coalescer<T> {
           }
         });
         hooks.onSubscribe?.(joined);
-        for (const value of current.buffer) {
+        for (const value of joined ? current.recording.values() : []) {
           if (subscriber.closed) break;
           subscriber.next(project(value, current.members[0] === member ? OWNER : JOINER));
         }
@@ -112,10 +125,10 @@ export function createCoalescer<T>(): Coalescer<T> {
             defer(start),
             {
               next: (value) => {
-                current.buffer.push(value);
+                current.recording.push(value);
                 const { members } = current;
                 // One member (the usual case): no copy of the list. A joiner added during the delivery
-                // has this value from the buffer already, as it would with the copy.
+                // has this value from the recording already, as it would with the copy.
                 if (members.length === 1) {
                   const only = members[0] as Member<T>;
                   if (!only.subscriber.closed) only.subscriber.next(only.project(value, OWNER));
@@ -132,7 +145,7 @@ export function createCoalescer<T>(): Coalescer<T> {
               },
               complete: () => {
                 const members = finish(key, current);
-                hooks.completed?.(current.buffer);
+                hooks.completed?.(recording as R);
                 for (const m of members) m.subscriber.complete();
               },
             },

@@ -10,6 +10,7 @@ import {
 import { createCoalescer } from '../cache/coalesce.js';
 import { type CacheCodec, compressingCodec, utf8Length } from '../cache/codec.js';
 import { requestKey } from '../cache/key.js';
+import { type EventRecording, eventRecording, type StoredEvents, storedPieces } from '../cache/recording.js';
 import { createLruIndex } from '../cache/lru.js';
 import { LLMError, type SerializedLLMError } from '../core/errors.js';
 import { type TokenEvent, ZERO_COST } from '../core/events.js';
@@ -109,17 +110,25 @@ export interface ResponseCache {
 
 /** An entry as stored (JSON, then the codec). */
 interface StoredEntry {
-  readonly v: 2;
+  readonly v: 3;
   /** The canonical request, compared on every hit: a hash collision is a miss. */
   readonly key: string;
   /** Scheduler time after which the entry no longer answers; `null` for never. */
   readonly exp: number | null;
   /** The original call's total cost, for the savings stat. */
   readonly cost: number;
-  /** Every event; a `text` event as its bare string (most of an answer, a third of the bytes to write). */
-  readonly events: readonly (string | TokenEvent)[];
+  /**
+   * Every event; each run of `text` events as its joined text and the pieces' lengths (most of an answer:
+   * no quotes per piece to write or compress). Version 2 stored each `text` event as its bare string.
+   */
+  readonly events: StoredEvents;
   /** Each event's offset in milliseconds from the start of the call; only a `paced` cache records them. */
   readonly offsets?: readonly number[];
+}
+
+/** An entry as read back: each `text` event as its bare string. */
+interface ReadEntry extends Omit<StoredEntry, 'v' | 'events'> {
+  readonly events: readonly (string | TokenEvent)[];
 }
 
 const HOUR = 3_600_000;
@@ -213,11 +222,7 @@ export function createCache(options: CacheOptions = {}): ResponseCache {
   };
 
   /** The entry a stored text holds for `canonical`, or `undefined` (missing, another request's, expired). */
-  const found = (
-    storeKey: string,
-    canonical: string,
-    stored: string | undefined,
-  ): StoredEntry | undefined => {
+  const found = (storeKey: string, canonical: string, stored: string | undefined): ReadEntry | undefined => {
     if (stored === undefined) {
       lru.remove(storeKey);
       return undefined;
@@ -236,8 +241,8 @@ export function createCache(options: CacheOptions = {}): ResponseCache {
     return entry;
   };
   /** Looks `storeKey` up: synchronously over a synchronous store. A store that cannot answer is a miss. */
-  const lookup = (storeKey: string, canonical: string): MaybePromise<StoredEntry | undefined> => {
-    const safely = (stored: string | undefined): StoredEntry | undefined => {
+  const lookup = (storeKey: string, canonical: string): MaybePromise<ReadEntry | undefined> => {
+    const safely = (stored: string | undefined): ReadEntry | undefined => {
       try {
         return found(storeKey, canonical, stored);
       } catch {
@@ -256,21 +261,20 @@ export function createCache(options: CacheOptions = {}): ResponseCache {
   const write = (
     storeKey: string,
     canonical: string,
-    recorded: readonly TokenEvent[],
+    recorded: EventRecording,
     offsets: readonly number[] | undefined,
   ): void => {
-    const finish = recorded[recorded.length - 1];
+    const finish = recorded.last();
     // A `budget` finish is the budget cutting the answer short, not the model's answer: replaying it would
     // serve the truncated text to every later call, long after the budget has room again.
     if (finish?.type !== 'finish' || finish.reason === 'budget') return;
-    const events = recorded.map((event) => (event.type === 'text' ? event.text : event));
     const now = scheduler.now();
     const entry: StoredEntry = {
-      v: 2,
+      v: 3,
       key: canonical,
       exp: Number.isFinite(ttlMs) ? now + ttlMs : null,
       cost: finish.cost.total,
-      events,
+      events: recorded.stored(),
       ...(offsets && { offsets }),
     };
     const stored = codec.encode(JSON.stringify(entry));
@@ -290,7 +294,7 @@ export function createCache(options: CacheOptions = {}): ResponseCache {
   const recorded = (inner: LanguageModel, request: ChatRequest, storeKey: string, canonical: string) =>
     defer(() => {
       const startedAt = scheduler.now();
-      const events: TokenEvent[] = [];
+      const events = eventRecording();
       // Offsets matter only to a paced replay: an instant cache stores 0 for every event and reads no clock.
       const offsets: number[] | undefined = replayMode === 'paced' ? [] : undefined;
       // Built from operators, so a subscriber that leaves during a synchronous emission stops the source.
@@ -319,7 +323,10 @@ export function createCache(options: CacheOptions = {}): ResponseCache {
       ? () => inner.stream(request)
       : () => recorded(inner, request, storeKey, canonical);
     return flights.observe(storeKey, source, {
-      ...(instant && { completed: (events) => write(storeKey, canonical, events, undefined) }),
+      record: eventRecording,
+      ...(instant && {
+        completed: (events: EventRecording) => write(storeKey, canonical, events, undefined),
+      }),
       onSubscribe: (joined) => {
         if (joined) counts.coalesced++;
         else counts.misses++;
@@ -348,7 +355,7 @@ export function createCache(options: CacheOptions = {}): ResponseCache {
           const { canonical, hash } = requestKey(request, inner, { ignoreModel: options.ignoreModel });
           const storeKey = prefix + hash;
           if (coalesce && flights.inFlight(storeKey)) return live(inner, request, storeKey, canonical);
-          const answer = (entry: StoredEntry | undefined): Observable<TokenEvent> => {
+          const answer = (entry: ReadEntry | undefined): Observable<TokenEvent> => {
             if (!entry) return live(inner, request, storeKey, canonical);
             counts.hits++;
             counts.savings += entry.cost;
@@ -405,7 +412,7 @@ function isResponseCache(value: ResponseCache | CacheOptions): value is Response
 
 /** A stored entry's events, as a hit: `start` marked cached, `finish` at zero cost, instantly or paced. */
 function replay(
-  entry: StoredEntry,
+  entry: ReadEntry,
   mode: 'instant' | 'paced',
   scheduler: SchedulerLike,
 ): Observable<TokenEvent> {
@@ -439,12 +446,21 @@ function asCached(event: string | TokenEvent): TokenEvent {
 }
 
 /** Reads a stored entry; `undefined` for anything that is not one (another version, corrupt text). */
-function parseEntry(text: string | undefined): StoredEntry | undefined {
+function parseEntry(text: string | undefined): ReadEntry | undefined {
   if (text === undefined) return undefined;
   try {
-    const value = JSON.parse(text) as Partial<StoredEntry> | null;
-    if (value?.v !== 2 || typeof value.key !== 'string' || !Array.isArray(value.events)) return undefined;
-    return { ...(value as StoredEntry), events: value.events.map(revive) };
+    const value = JSON.parse(text) as { v?: unknown; key?: unknown; events?: unknown } | null;
+    if (typeof value?.key !== 'string' || !Array.isArray(value.events)) return undefined;
+    // Version 2 (each text event a bare string) is still read: entries outlive the process that wrote them.
+    const pieces =
+      value.v === 3
+        ? storedPieces(value.events)
+        : value.v === 2
+          ? (value.events as (string | TokenEvent)[])
+          : undefined;
+    if (!pieces) return undefined;
+    const { exp, cost, offsets } = value as unknown as StoredEntry;
+    return { key: value.key, exp, cost, events: pieces.map(revive), ...(offsets && { offsets }) };
   } catch {
     return undefined;
   }

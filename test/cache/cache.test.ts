@@ -130,11 +130,30 @@ describe('cache: hits', () => {
     await collect(cached.stream(request));
     const [key] = store.keys('rxllm:cache:') as string[];
     const entry = JSON.parse((store.get(key as string) as string).slice(2)) as { events: unknown[] };
-    // Text events are stored as bare strings; every other event as itself.
-    expect(entry.events.filter((e) => typeof e === 'string')).toEqual(['o', 'ne']);
+    // A run of text events is stored as its text and the pieces' lengths; every other event as itself.
+    expect(entry.events.filter((e) => Array.isArray(e))).toEqual([['one', [1, 2]]]);
     store.set(key as string, `j:${JSON.stringify({ ...entry, v: 1 })}`);
     expect((await collect(cached.stream(request))).text).toBe('two');
     expect(model.calls()).toBe(2);
+  });
+
+  it('still answers from an entry of version 2 (text events as bare strings), event for event', async () => {
+    const store = memoryStore();
+    const model = scriptedModel({ scripts: [{ text: ['o', 'ne'] }] });
+    const cached = model.pipe(cache({ store }));
+    const texts = (events: TokenEvent[]) => events.filter((e) => e.type === 'text');
+    const first = await lastValueFrom(cached.stream(request).pipe(toArray()));
+    const [key] = store.keys('rxllm:cache:') as string[];
+    const entry = JSON.parse((store.get(key as string) as string).slice(2)) as { events: unknown[] };
+    const v2 = entry.events.flatMap((e) =>
+      Array.isArray(e) ? [(e[0] as string).slice(0, 1), (e[0] as string).slice(1)] : [e],
+    );
+    store.set(key as string, `j:${JSON.stringify({ ...entry, v: 2, events: v2 })}`);
+    const hit = await lastValueFrom(cached.stream(request).pipe(toArray()));
+    expect(hit[0]).toMatchObject({ type: 'start', cached: true });
+    expect(texts(hit)).toEqual(texts(first));
+    expect(texts(hit)).toHaveLength(2);
+    expect(model.calls()).toBe(1);
   });
 
   it('with ignoreModel, answers any model from one cache', async () => {

@@ -8,7 +8,7 @@ describe('createCoalescer', () => {
     const upstream = new Subject<number>();
     const log: string[] = [];
     const starter = flights.observe('k', () => upstream, {
-      completed: (values) => log.push(`completed ${values.join(',')}`),
+      completed: (values) => log.push(`completed ${values.values().join(',')}`),
     });
     const joiner = flights.observe('k', () => upstream, { completed: () => log.push('joiner hook') });
     starter.subscribe({ next: (v) => log.push(`a${v}`), complete: () => log.push('a done') });
@@ -42,5 +42,26 @@ describe('createCoalescer', () => {
     failing.observe('k', () => throwError(() => 'no'), hooks).subscribe({ error: (e) => errors.push(e) });
     expect(errors).toEqual(['no']);
     expect(seen).not.toContain('completed');
+  });
+});
+
+describe('createCoalescer with a recording', () => {
+  it("keeps the values in the starter's recording: a late joiner reads them from it", () => {
+    const flights = createCoalescer<number>();
+    const upstream = new Subject<number>();
+    const made: number[][] = [];
+    const record = () => {
+      const kept: number[] = [];
+      made.push(kept);
+      return { push: (v: number) => void kept.push(v * 10), values: () => kept };
+    };
+    const seen: number[] = [];
+    flights.observe('k', () => upstream, { record }).subscribe();
+    upstream.next(1);
+    flights.observe('k', () => upstream, { record }).subscribe((v) => seen.push(v));
+    upstream.next(2);
+    // One recording (the starter's); the joiner got the recorded form of 1, then 2 live.
+    expect(made).toEqual([[10, 20]]);
+    expect(seen).toEqual([10, 2]);
   });
 });
