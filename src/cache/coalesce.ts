@@ -18,7 +18,8 @@ export interface CoalesceHooks<T, R extends Recording<T> = Recording<T>> {
   readonly project?: (value: T, delivery: CoalescedDelivery) => T;
   /**
    * Called once when the upstream this call started completes, with the recording of every value it
-   * emitted, before the subscribers complete (a joiner's hooks are not called: the call is the starter's).
+   * emitted (what `record` made), before the subscribers complete (a joiner's hooks are not called: the
+   * call is the starter's).
    */
   readonly completed?: (recording: R) => void;
 }
@@ -94,10 +95,8 @@ export function createCoalescer<T>(): Coalescer<T> {
       return new Observable<T>((subscriber) => {
         let flight = flights.get(key);
         const joined = flight !== undefined;
-        // The starter's recording, typed as its own hooks make it (a joiner only reads values).
-        const recording = joined ? undefined : (hooks.record?.() ?? (arrayRecording<T>() as R));
         if (!flight) {
-          flight = { members: [], recording: recording as R, upstream: undefined };
+          flight = { members: [], recording: hooks.record?.() ?? arrayRecording<T>(), upstream: undefined };
           flights.set(key, flight);
         }
         const current = flight;
@@ -114,7 +113,7 @@ export function createCoalescer<T>(): Coalescer<T> {
           }
         });
         hooks.onSubscribe?.(joined);
-        for (const value of joined ? current.recording.values() : []) {
+        for (const value of current.recording.values()) {
           if (subscriber.closed) break;
           subscriber.next(project(value, current.members[0] === member ? OWNER : JOINER));
         }
@@ -145,7 +144,8 @@ export function createCoalescer<T>(): Coalescer<T> {
               },
               complete: () => {
                 const members = finish(key, current);
-                hooks.completed?.(recording as R);
+                // The starter's hooks made this recording (`record`), so it is their R.
+                hooks.completed?.(current.recording as R);
                 for (const m of members) m.subscriber.complete();
               },
             },
