@@ -2,14 +2,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { eventRecording, storedPieces } from '../../src/cache/recording.js';
 import type { TokenEvent } from '../../src/core/events.js';
+import { finish as finishOf } from '../operators/support.js';
 
-const finish: TokenEvent = {
-  type: 'finish',
-  reason: 'stop',
-  raw: 'stop',
-  usage: { inputTokens: 1, outputTokens: 2 },
-  cost: { input: 0, output: 0, total: 0 },
-};
+const finish = finishOf(2, 1);
 
 const event: fc.Arbitrary<TokenEvent> = fc.oneof(
   {
