@@ -196,7 +196,7 @@ export type { TokenCounter, TokenEstimator, TokenEstimatorOptions } from './rout
 export { createEstimator, heuristicTokens, loadGptTokenizer } from './routing/estimate.js';
 export type { SpecLookup, SpecOptions } from './routing/specs.js';
 export { specLookup } from './routing/specs.js';
-export type { ModelStats, ModelStatsOptions, ModelStatsSnapshot } from './routing/stats.js';
+export type { CallStats, ModelStats, ModelStatsOptions, ModelStatsSnapshot } from './routing/stats.js';
 export { createModelStats } from './routing/stats.js';
 export type { ComplexityFloors } from './routing/constraints.js';
 export { DEFAULT_COMPLEXITY_FLOORS } from './routing/constraints.js';

@@ -283,25 +283,29 @@ export function route(options: RouterOptions = {}): (pool: ModelPool) => RoutedM
   return createRouter(options).route();
 }
 
-/** The pool member, measured into `stats` and calibrating `estimator` on every call. */
+/** The pool member, measured into `stats` and calibrating `estimator` on every call (one hop for both). */
 function measure(model: LanguageModel, stats: ModelStats, estimator: TokenEstimator): LanguageModel {
   return defineModel({
     provider: model.provider,
     model: model.model,
-    stream: (request) => {
-      let calibrated = false;
-      return model.stream(request).pipe(
-        stats.track(model),
-        relay({
-          next: (event) => {
-            if (calibrated || (event.type !== 'usage' && event.type !== 'finish')) return;
-            if (event.usage.inputTokens <= 0) return;
-            calibrated = true;
-            estimator.reconcile(model, request, event.usage);
-          },
-        }),
-      );
-    },
+    stream: (request) =>
+      defer(() => {
+        const call = stats.begin(model);
+        let calibrated = false;
+        return model.stream(request).pipe(
+          relay({
+            next: (event) => {
+              call.event(event);
+              if (calibrated || (event.type !== 'usage' && event.type !== 'finish')) return;
+              if (event.usage.inputTokens <= 0) return;
+              calibrated = true;
+              estimator.reconcile(model, request, event.usage);
+            },
+            error: () => call.fail(),
+            finalize: () => call.end(),
+          }),
+        );
+      }),
   });
 }
 

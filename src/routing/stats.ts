@@ -38,6 +38,21 @@ export interface ModelStats {
   get(model: ModelRef): ModelStatsSnapshot;
   /** An operator that measures one call of `model`: in flight from subscribe to end, TTFT, tokens/s. */
   track(model: ModelRef): MonoTypeOperatorFunction<TokenEvent>;
+  /**
+   * Starts measuring one call of `model` by hand (what `track` does at subscribe): the call is in flight
+   * until {@link CallStats.end}. For an operator that already watches the call's events, one hop for both.
+   */
+  begin(model: ModelRef): CallStats;
+}
+
+/** One call being measured (see {@link ModelStats.begin}). */
+export interface CallStats {
+  /** Each event of the call, in order. */
+  event(event: TokenEvent): void;
+  /** The call failed (then `end`). */
+  fail(): void;
+  /** The call ended however it did: finished, failed or left. Only the first call counts. */
+  end(): void;
 }
 
 interface Entry {
@@ -88,6 +103,43 @@ export function createModelStats(options: ModelStatsOptions = {}): ModelStats {
     return found;
   };
 
+  const begin = (model: ModelRef): CallStats => {
+    const e = entry(model);
+    const startedAt = scheduler.now();
+    const waiting = { at: startedAt };
+    let firstAt: number | undefined;
+    let ended = false;
+    e.inFlight++;
+    e.waiting.add(waiting);
+    return {
+      event(event) {
+        if (firstAt === undefined && isContentEvent(event)) {
+          firstAt = scheduler.now();
+          e.waiting.delete(waiting);
+          e.ttftMs = ema(e.ttftMs, firstAt - startedAt);
+          e.samples++;
+          e.lastSampleAt = firstAt;
+        } else if (event.type === 'finish' && firstAt !== undefined) {
+          const now = scheduler.now();
+          const seconds = (now - firstAt) / 1000;
+          if (seconds > 0 && event.usage.outputTokens > 0) {
+            e.tokensPerSecond = ema(e.tokensPerSecond, event.usage.outputTokens / seconds);
+            e.lastSampleAt = now;
+          }
+        }
+      },
+      fail() {
+        e.failures++;
+      },
+      end() {
+        if (ended) return;
+        ended = true;
+        e.inFlight--;
+        e.waiting.delete(waiting);
+      },
+    };
+  };
+
   return {
     get(model) {
       const e = entry(model);
@@ -104,41 +156,19 @@ export function createModelStats(options: ModelStatsOptions = {}): ModelStats {
         lastSampleAt: e.lastSampleAt,
       };
     },
-    track: (model) => (source) =>
-      defer(() => {
-        const e = entry(model);
-        const startedAt = scheduler.now();
-        const waiting = { at: startedAt };
-        let firstAt: number | undefined;
-        e.inFlight++;
-        e.waiting.add(waiting);
-        return source.pipe(
-          relay({
-            next(event) {
-              if (firstAt === undefined && isContentEvent(event)) {
-                firstAt = scheduler.now();
-                e.waiting.delete(waiting);
-                e.ttftMs = ema(e.ttftMs, firstAt - startedAt);
-                e.samples++;
-                e.lastSampleAt = firstAt;
-              } else if (event.type === 'finish' && firstAt !== undefined) {
-                const now = scheduler.now();
-                const seconds = (now - firstAt) / 1000;
-                if (seconds > 0 && event.usage.outputTokens > 0) {
-                  e.tokensPerSecond = ema(e.tokensPerSecond, event.usage.outputTokens / seconds);
-                  e.lastSampleAt = now;
-                }
-              }
-            },
-            error() {
-              e.failures++;
-            },
-            finalize() {
-              e.inFlight--;
-              e.waiting.delete(waiting);
-            },
-          }),
-        );
-      }),
+    begin,
+    track(model) {
+      return (source) =>
+        defer(() => {
+          const call = begin(model);
+          return source.pipe(
+            relay({
+              next: (event) => call.event(event),
+              error: () => call.fail(),
+              finalize: () => call.end(),
+            }),
+          );
+        });
+    },
   };
 }
