@@ -90,8 +90,8 @@ const FULL: Plan = {
   profileTokens: 100_000,
   setupLoopCalls: 5000,
   childTimeoutMs: 180_000,
-  // Three 20,000-token calls bring every stack, the floor included, to its steady state (one 5,000-token
-  // call left the measured stream compiling hot code on a background thread, 15-30% of it on this machine).
+  // Three 20,000-token calls bring every stack, the floor included, to its steady state: after one
+  // 5,000-token call the measured stream still paid for V8 tiering its hot code up (15-30% here).
   warmCalls: 3,
   warmTokens: 20_000,
   memoryWarmTokens: 500_000,
