@@ -73,6 +73,11 @@ interface Entry {
  * const stats = createModelStats({ alpha: 0.5 });
  * gpt.stream(request).pipe(stats.track(gpt)).subscribe();
  * stats.get(gpt).ttftMs;
+ *
+ * // By hand, from code that sees the events itself:
+ * const call = stats.begin(gpt);
+ * for await (const event of toAsyncIterable(gpt.stream(request))) call.event(event);
+ * call.end();
  * ```
  *
  * @param options - Smoothing and clock.
