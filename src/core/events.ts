@@ -11,6 +11,12 @@ export interface Usage {
   readonly outputTokens: number;
   readonly cachedInputTokens?: number;
   readonly reasoningTokens?: number;
+  /**
+   * True when the vendor reported no usage (an OpenAI-compatible server that ignores `stream_options`, say)
+   * and these counts are rxllm's estimate from the request and the answer. Budgets and ledgers charge the
+   * estimate; telemetry leaves usage out rather than report a guess as fact.
+   */
+  readonly estimated?: boolean;
 }
 
 /** Cost of a call in US dollars, split by what was billed. */
