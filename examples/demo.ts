@@ -23,7 +23,7 @@ import {
   withFallback,
   withRetry,
   withTimeout,
-} from '../src/index.js';
+} from 'rxllm';
 import {
   anthropicProtocol,
   createSimulator,
@@ -31,7 +31,7 @@ import {
   ollamaProtocol,
   openaiProtocol,
   type Simulator,
-} from '../src/testing.js';
+} from 'rxllm/testing';
 
 const env = (name: string): string | undefined => process.env[name] || undefined;
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[22m` : s);
