@@ -68,7 +68,7 @@ export {
 
 // Providers
 export type { ProviderOptions, Transport } from './providers/shared/options.js';
-export type { OpenAICompatibleOptions, OpenAIOptions } from './providers/openai/index.js';
+export type { OpenAIClient, OpenAICompatibleOptions, OpenAIOptions } from './providers/openai/index.js';
 export { openai, OPENAI_BASE_URL, openaiCompatible } from './providers/openai/index.js';
 export type { AnthropicCallOptions, AnthropicClient, AnthropicOptions } from './providers/anthropic/index.js';
 export { anthropic, ANTHROPIC_API_KEY_ENV, ANTHROPIC_BASE_URL } from './providers/anthropic/index.js';

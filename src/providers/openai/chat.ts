@@ -1,4 +1,3 @@
-import type OpenAI from 'openai';
 import { defer, type Observable } from 'rxjs';
 import { LLMError } from '../../core/errors.js';
 import type { TokenEvent } from '../../core/events.js';
@@ -25,7 +24,30 @@ export interface ChatCompletionsConfig {
   readonly organization?: string;
   readonly includeUsage: boolean;
   readonly maxTokensField: OpenAIRequestContext['maxTokensField'];
-  readonly client?: OpenAI;
+  readonly client?: OpenAIClient;
+}
+
+/**
+ * What rxllm needs of an `openai` SDK client: `new OpenAI(...)` (or `new AzureOpenAI(...)`) satisfies it.
+ * A structural type, so the package's types do not require the optional `openai` package.
+ *
+ * ## Example
+ * ```ts
+ * import OpenAI from 'openai';
+ * const client: OpenAIClient = new OpenAI({ apiKey: process.env.OPENAI_API_KEY });
+ * const gpt = openai({ model: 'gpt-4o-mini', client });
+ * ```
+ */
+export interface OpenAIClient {
+  readonly chat: {
+    readonly completions: {
+      /** `chat.completions.create` with `stream: true`: resolves to the SDK's chunk stream. */
+      create(
+        body: object,
+        options: { signal: AbortSignal; maxRetries: number },
+      ): PromiseLike<AsyncIterable<unknown>>;
+    };
+  };
 }
 
 /**
@@ -41,9 +63,9 @@ export interface ChatCompletionsConfig {
  */
 export function chatCompletionsModel(config: ChatCompletionsConfig): LanguageModel {
   const { options, provider } = config;
-  let client: Promise<OpenAI> | undefined;
+  let client: Promise<OpenAIClient> | undefined;
 
-  const sdkClient = async (): Promise<OpenAI> => {
+  const sdkClient = async (): Promise<OpenAIClient> => {
     if (config.client) return config.client;
     client ??= import('openai').then(
       ({ default: OpenAIClient }) =>
@@ -94,9 +116,8 @@ export function chatCompletionsModel(config: ChatCompletionsConfig): LanguageMod
         async (signal) => {
           config.key(model); // throws `auth` before anything is sent when a hosted vendor has no key
           const sdk = await sdkClient();
-          const params = body() as unknown as OpenAI.ChatCompletionCreateParamsStreaming;
-          const response = await sdk.chat.completions.create(params, { signal, maxRetries: 0 });
-          return response as AsyncIterable<unknown> as AsyncIterable<OpenAIChunk>;
+          const response = await sdk.chat.completions.create(body(), { signal, maxRetries: 0 });
+          return response as AsyncIterable<OpenAIChunk>;
         },
         mapper,
         (error) => mapOpenAIError(error, context),

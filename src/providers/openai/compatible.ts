@@ -1,8 +1,7 @@
-import type OpenAI from 'openai';
 import type { LanguageModel } from '../../core/model.js';
 import { registerSecret } from '../../core/redact.js';
 import type { ProviderOptions } from '../shared/options.js';
-import { chatCompletionsModel } from './chat.js';
+import { chatCompletionsModel, type OpenAIClient } from './chat.js';
 
 /** Options of {@link openaiCompatible}. */
 export interface OpenAICompatibleOptions extends Omit<ProviderOptions, 'baseURL' | 'name'> {
@@ -21,7 +20,7 @@ export interface OpenAICompatibleOptions extends Omit<ProviderOptions, 'baseURL'
    */
   readonly includeUsage?: boolean;
   /** An `openai` SDK client to call through (implies `transport: 'sdk'`). */
-  readonly client?: OpenAI;
+  readonly client?: OpenAIClient;
 }
 
 /**

@@ -1,7 +1,6 @@
-import type OpenAI from 'openai';
 import type { LanguageModel } from '../../core/model.js';
-import { requireKey, resolveApiKey, type ProviderOptions } from '../shared/options.js';
-import { chatCompletionsModel } from './chat.js';
+import { readEnv, requireKey, resolveApiKey, type ProviderOptions } from '../shared/options.js';
+import { chatCompletionsModel, type OpenAIClient } from './chat.js';
 
 /** The OpenAI API root the provider calls unless given another. */
 export const OPENAI_BASE_URL = 'https://api.openai.com/v1';
@@ -12,7 +11,7 @@ export interface OpenAIOptions extends ProviderOptions {
    * An `openai` SDK client to call through (implies `transport: 'sdk'`). Its own retries are turned off
    * per request; its key, base URL and headers are used as configured.
    */
-  readonly client?: OpenAI;
+  readonly client?: OpenAIClient;
   /** Sent as `OpenAI-Organization`. */
   readonly organization?: string;
 }
@@ -21,7 +20,8 @@ export interface OpenAIOptions extends ProviderOptions {
  * The OpenAI chat completions provider, streaming.
  *
  * Cold: nothing is sent until subscribe; unsubscribing aborts the request. The key comes from `apiKey`
- * or `OPENAI_API_KEY` (a missing key fails the stream with `auth` on subscribe, before anything is sent).
+ * or `OPENAI_API_KEY` (a missing key fails the stream with `auth` on subscribe, before anything is sent);
+ * the endpoint from `baseURL`, else `OPENAI_BASE_URL` from the environment, else {@link OPENAI_BASE_URL}.
  * Usage is always requested (`stream_options.include_usage`), so `finish` carries usage and cost.
  * Transport `direct` (default) is `fetch` + SSE; `sdk` (or a `client`) uses the `openai` SDK, loaded lazily,
  * with its retries off. Both give identical events on identical bytes.
@@ -45,7 +45,8 @@ export function openai(options: OpenAIOptions): LanguageModel {
     options,
     provider,
     vendor: 'openai',
-    baseURL: options.baseURL ?? OPENAI_BASE_URL,
+    // As the `openai` SDK does: `OPENAI_BASE_URL` points every client at a proxy or a compatible host.
+    baseURL: options.baseURL ?? readEnv('OPENAI_BASE_URL') ?? OPENAI_BASE_URL,
     // A caller's client brings its own credentials.
     key: (model) =>
       options.client === undefined ? requireKey(apiKey, provider, model, 'OPENAI_API_KEY') : apiKey,
@@ -56,5 +57,6 @@ export function openai(options: OpenAIOptions): LanguageModel {
   });
 }
 
+export type { OpenAIClient } from './chat.js';
 export type { OpenAICompatibleOptions } from './compatible.js';
 export { openaiCompatible } from './compatible.js';
