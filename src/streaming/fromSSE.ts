@@ -16,7 +16,8 @@ export interface FromSSEOptions {
   readonly body?: unknown;
   /**
    * Reconnections allowed after the connection drops mid-stream; each sends `Last-Event-ID` so a
-   * server that supports it resumes after the last event received. Default 0 (a drop is `incomplete`).
+   * server that supports it resumes after the last event received. Default 0: a drop is `incomplete`
+   * (with the network error as its `cause`). A `Response` given as `input` cannot reconnect.
    */
   readonly maxReconnects?: number;
 }
@@ -76,15 +77,23 @@ export function fromSSE(
       },
     });
 
+    // The body being read, so that unsubscribing can cancel it: a caller's `Response` has no signal of
+    // ours, and cancelling its body is what closes that connection.
+    let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+    // Once a response opened, a stream that does not reach its `end` frame is `incomplete`, whether the
+    // body ended or the connection dropped; before that, a failure to connect keeps its own kind.
+    let opened = false;
+
     const read = async (response: Response): Promise<void> => {
       if (!response.ok) throw await errorOfResponse(response);
       if (!response.body) throw new LLMError('invalid_response', 'The SSE response has no body');
-      const reader = response.body.getReader();
+      opened = true;
+      reader = response.body.getReader();
       const decoder = new TextDecoder();
       try {
         for (;;) {
           const { done, value } = await reader.read();
-          if (done) break;
+          if (done || controller.signal.aborted) break;
           parser.feed(decoder.decode(value, { stream: true }));
           if (ended || failed) break;
         }
@@ -97,19 +106,25 @@ export function fromSSE(
     const run = async (): Promise<void> => {
       const maxReconnects = options.maxReconnects ?? 0;
       for (let attempt = 0; ; attempt++) {
+        let dropped: LLMError | undefined;
         try {
           await read(await open(attempt));
         } catch (error) {
           // A dropped connection may be resumed; any other failure ends the stream.
-          const e = toLLMError(error);
-          if (e.kind !== 'network' || attempt >= maxReconnects || controller.signal.aborted) throw e;
-          parser.reset();
-          continue;
+          dropped = toLLMError(error);
+          if (dropped.kind !== 'network' || controller.signal.aborted) throw dropped;
         }
         if (failed) throw failed;
         if (ended) return;
         if (attempt >= maxReconnects) {
-          throw new LLMError('incomplete', 'The SSE stream ended without its end event');
+          if (dropped && !opened) throw dropped;
+          throw new LLMError(
+            'incomplete',
+            dropped
+              ? "The SSE connection dropped before the stream's end event"
+              : 'The SSE stream ended without its end event',
+            { ...(dropped && { cause: dropped }) },
+          );
         }
         parser.reset();
       }
@@ -121,7 +136,10 @@ export function fromSSE(
         if (!controller.signal.aborted) subscriber.error(toLLMError(error));
       },
     );
-    return () => controller.abort();
+    return () => {
+      controller.abort();
+      reader?.cancel().catch(() => undefined);
+    };
   });
 }
 

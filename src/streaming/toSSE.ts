@@ -1,4 +1,3 @@
-import type { ServerResponse } from 'node:http';
 import { asyncScheduler, interval, Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import { toLLMError } from '../core/errors.js';
 import type { TokenEvent } from '../core/events.js';
@@ -97,6 +96,19 @@ export function toSSEResponse(source: Observable<TokenEvent>, options: ToSSEOpti
 }
 
 /**
+ * What {@link pipeSSE} needs of a Node `http.ServerResponse` (or an Express/Fastify raw response): a
+ * structural type, so these types need neither `@types/node` nor a server framework.
+ */
+export interface SSEResponseSink {
+  readonly headersSent: boolean;
+  writeHead(statusCode: number, headers: Readonly<Record<string, string>>): unknown;
+  flushHeaders?(): void;
+  write(chunk: string): unknown;
+  end(): unknown;
+  on(event: 'close', listener: () => void): unknown;
+}
+
+/**
  * Streams `source` into a Node `http` response as SSE, honouring the request's `Last-Event-ID` when
  * given in `options`. When the client disconnects, the source is unsubscribed (the upstream call aborted).
  * Resolves when the response ends.
@@ -108,7 +120,7 @@ export function toSSEResponse(source: Observable<TokenEvent>, options: ToSSEOpti
  */
 export function pipeSSE(
   source: Observable<TokenEvent>,
-  res: ServerResponse,
+  res: SSEResponseSink,
   options: ToSSEOptions = {},
 ): Promise<void> {
   return new Promise<void>((resolve) => {

@@ -181,6 +181,47 @@ describe('SSE over real HTTP', () => {
     await gone; // firstValueFrom unsubscribed → fetch aborted → server saw the close → source unsubscribed
   });
 
+  it('reports a dropped connection as incomplete, with the network error as its cause', async () => {
+    const url = await serve((_req, res) => {
+      void pipeSSE(concat(from<TokenEvent[]>([{ type: 'text', text: 'a' }]), NEVER), res, { heartbeatMs: 0 });
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+    const got: TokenEvent[] = [];
+    const error = await new Promise<unknown>((resolve) =>
+      fromSSE(url).subscribe({
+        next: (e) => got.push(e),
+        error: resolve,
+        complete: () => resolve(undefined),
+      }),
+    );
+    expect(got).toEqual([{ type: 'text', text: 'a' }]);
+    expect(LLMError.isInstance(error) && error.kind).toBe('incomplete');
+    expect(
+      LLMError.isInstance((error as LLMError).cause) && (error as LLMError & { cause: LLMError }).cause.kind,
+    ).toBe('network');
+  });
+
+  it('keeps a failure to connect as network', async () => {
+    const url = await serve((_req, res) => res.end());
+    server?.close();
+    server?.closeAllConnections();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const error = await firstValueFrom(fromSSE(url)).catch((e: unknown) => e);
+    expect(LLMError.isInstance(error) && error.kind).toBe('network');
+  });
+
+  it('closes the connection of a given Response when the subscriber leaves', async () => {
+    let closed!: () => void;
+    const serverSawClose = new Promise<void>((resolve) => (closed = resolve));
+    const url = await serve((_req, res) => {
+      res.on('close', () => closed());
+      void pipeSSE(concat(from<TokenEvent[]>([{ type: 'text', text: 'a' }]), NEVER), res, { heartbeatMs: 0 });
+    });
+    const response = await fetch(url);
+    expect(await firstValueFrom(fromSSE(response))).toEqual({ type: 'text', text: 'a' });
+    await serverSawClose; // firstValueFrom unsubscribed → the body was cancelled → the socket closed
+  });
+
   it('resumes from Last-Event-ID after a dropped connection', async () => {
     const events: TokenEvent[] = ['a', 'b', 'c', 'd'].map((text) => ({ type: 'text', text }));
     let connections = 0;
