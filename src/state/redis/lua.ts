@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-
 /**
  * The Lua scripts of the Redis store: every change that reads before it writes runs as one script, so
  * Redis executes it atomically and no other client (process) can interleave inside it.
@@ -27,7 +25,17 @@ export interface RedisScript {
 
 function script(name: string, numberOfKeys: number, body: string): RedisScript {
   const lua = `${PRELUDE}\n${body}`;
-  return { name, lua, numberOfKeys, sha: createHash('sha1').update(lua).digest('hex') };
+  let sha: string | undefined;
+  return {
+    name,
+    lua,
+    numberOfKeys,
+    // Hashed on first use, through `process.getBuiltinModule` rather than a static `node:crypto` import:
+    // this module is part of the main entry, which browsers and bundlers load too.
+    get sha() {
+      return (sha ??= sha1Hex(lua));
+    },
+  };
 }
 
 /** Lua helpers shared by every script. */
@@ -161,3 +169,14 @@ return 1`,
 
 /** Every script, for preloading with `SCRIPT LOAD`. */
 export const SCRIPTS: readonly RedisScript[] = [INCREMENT, COMPARE_AND_SET, TAKE_TOKENS, APPEND];
+
+/** SHA-1 of a script, as Redis names it for `EVALSHA`. Only called where Redis is used, i.e. in Node. */
+function sha1Hex(text: string): string {
+  type Crypto = {
+    createHash(algorithm: string): { update(data: string): { digest(encoding: 'hex'): string } };
+  };
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  const crypto = proc?.getBuiltinModule?.('node:crypto') as Crypto | undefined;
+  if (crypto === undefined) throw new Error('redisStore needs node:crypto (Node 20.16 or later)');
+  return crypto.createHash('sha1').update(text).digest('hex');
+}
