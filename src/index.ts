@@ -303,6 +303,12 @@ export type {
 } from './state/redisStore.js';
 export { redisStore } from './state/redisStore.js';
 
+// Streams to browsers: Server-Sent Events both ways
+export type { SSEResponseSink, ToSSEOptions } from './streaming/toSSE.js';
+export { pipeSSE, SSE_HEADERS, toSSE, toSSEResponse, toSSEStream } from './streaming/toSSE.js';
+export type { FromSSEOptions } from './streaming/fromSSE.js';
+export { fromSSE } from './streaming/fromSSE.js';
+
 // Helpers
 export type { Completion, Timings } from './helpers/collect.js';
 export { collect } from './helpers/collect.js';
