@@ -1,28 +1,36 @@
-import { defineConfig } from 'tsup';
+import { defineConfig, type Options } from 'tsup';
 
-export default defineConfig({
-  entry: {
-    index: 'src/index.ts',
-    testing: 'src/testing.ts',
-    react: 'src/react.ts',
-    config: 'src/config.ts',
-    otel: 'src/otel.ts',
-  },
-  format: ['esm', 'cjs'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: 'node20',
-  treeshake: true,
-  // Vendor SDKs are optional peers: adapters load them lazily, never bundle them.
-  external: [
-    'rxjs',
-    'openai',
-    '@anthropic-ai/sdk',
-    '@google/generative-ai',
-    'ollama',
-    'ioredis',
-    'react',
-    'eventsource-parser',
-  ],
-});
+// One implementation, in ESM: every entry shares one copy of the core (code splitting), so an `LLMError`
+// from `rxllm/testing` is an `LLMError` of `rxllm`, and one secret registry redacts for all. CommonJS
+// entries are one-line wrappers that `require()` the ESM (Node 20.19+), written by
+// scripts/cjs-entries.mjs after this build; the `.d.cts` types come from the second config below.
+const entry = {
+  index: 'src/index.ts',
+  testing: 'src/testing.ts',
+  react: 'src/react.ts',
+  config: 'src/config.ts',
+  otel: 'src/otel.ts',
+};
+
+// Optional peers are loaded lazily by the part that needs them, never bundled.
+const external = [
+  'rxjs',
+  'openai',
+  '@anthropic-ai/sdk',
+  '@google/generative-ai',
+  'ollama',
+  'ioredis',
+  'react',
+  'eventsource-parser',
+  '@opentelemetry/api',
+  'gpt-tokenizer',
+  'yaml',
+  'zod',
+];
+
+const common: Options = { entry, external, target: 'node20', treeshake: true };
+
+export default defineConfig([
+  { ...common, format: ['esm'], splitting: true, dts: true, sourcemap: true },
+  { ...common, format: ['cjs'], dts: { only: true } },
+]);
