@@ -1,3 +1,5 @@
+import type * as Encoding from 'gpt-tokenizer/encoding/o200k_base';
+import { importPeer } from '../core/peer.js';
 import { assertNever, type ModelRef, type Usage } from '../core/events.js';
 import type { ChatRequest, Message } from '../core/request.js';
 import { heuristicTokens } from './heuristic.js';
@@ -63,10 +65,7 @@ export async function loadGptTokenizer(
   encoding: 'o200k_base' | 'cl100k_base' = 'o200k_base',
 ): Promise<TokenCounter | undefined> {
   try {
-    const mod =
-      encoding === 'o200k_base'
-        ? await import('gpt-tokenizer/encoding/o200k_base')
-        : await import('gpt-tokenizer/encoding/cl100k_base');
+    const mod = await importPeer<typeof Encoding>(`gpt-tokenizer/encoding/${encoding}`);
     const plain = { disallowedSpecial: new Set<string>() };
     return (text) => mod.countTokens(text, plain);
   } catch {

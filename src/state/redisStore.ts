@@ -1,4 +1,5 @@
 // Types only: erased from the output, so the core never loads ioredis unless a store creates a client.
+import { importPeer } from '../core/peer.js';
 import type * as IoRedisModule from 'ioredis';
 import { type Observable, Subject } from 'rxjs';
 import { LLMError } from '../core/errors.js';
@@ -501,7 +502,7 @@ function ignore(): void {}
 async function createClient(url: string, timeoutMs: number): Promise<RedisClientLike> {
   let mod: typeof IoRedisModule;
   try {
-    mod = await import('ioredis');
+    mod = await importPeer<typeof IoRedisModule>('ioredis');
   } catch (cause) {
     throw new LLMError(
       'unavailable',

@@ -1,3 +1,5 @@
+import type * as AnthropicSdk from '@anthropic-ai/sdk';
+import { importPeer } from '../../core/peer.js';
 import { defaultCatalog } from '../../core/catalog.js';
 import { LLMError } from '../../core/errors.js';
 import { defineModel, type LanguageModel } from '../../core/model.js';
@@ -196,7 +198,7 @@ async function loadSdkClient(init: {
   readonly baseURL: string;
   readonly fetch?: typeof fetch;
 }): Promise<AnthropicClient> {
-  const sdk = await import('@anthropic-ai/sdk').catch((error: unknown) => {
+  const sdk = await importPeer<typeof AnthropicSdk>('@anthropic-ai/sdk').catch((error: unknown) => {
     throw new LLMError(
       'invalid_request',
       'anthropic: the sdk transport needs the @anthropic-ai/sdk package (npm install @anthropic-ai/sdk)',

@@ -1,3 +1,4 @@
+import { importPeer } from '../../core/peer.js';
 import type * as GeminiSdkModule from '@google/generative-ai';
 import type { Observable } from 'rxjs';
 import { LLMError } from '../../core/errors.js';
@@ -110,7 +111,7 @@ type GeminiSdk = typeof GeminiSdkModule;
 let sdkModule: Promise<GeminiSdk> | undefined;
 
 function loadSdk(provider: string, model: string): Promise<GeminiSdk> {
-  sdkModule ??= import('@google/generative-ai').catch((error: unknown) => {
+  sdkModule ??= importPeer<GeminiSdk>('@google/generative-ai').catch((error: unknown) => {
     sdkModule = undefined;
     throw new LLMError(
       'invalid_request',

@@ -1,3 +1,5 @@
+import type * as OllamaSdk from 'ollama';
+import { importPeer } from '../../core/peer.js';
 import { defer, type Observable } from 'rxjs';
 import type { TokenEvent } from '../../core/events.js';
 import { defineModel, type LanguageModel } from '../../core/model.js';
@@ -128,7 +130,7 @@ export function ollama(options: OllamaOptions): LanguageModel {
     });
 
     async function createClient(signal: AbortSignal, seen: SdkResponseInfo): Promise<OllamaChatClient> {
-      const { Ollama } = await import('ollama');
+      const { Ollama } = await importPeer<typeof OllamaSdk>('ollama');
       return new Ollama({
         host,
         headers: { ...headers },

@@ -1,3 +1,5 @@
+import type * as OpenAISdk from 'openai';
+import { importPeer } from '../../core/peer.js';
 import { defer, type Observable } from 'rxjs';
 import { LLMError } from '../../core/errors.js';
 import type { TokenEvent } from '../../core/events.js';
@@ -67,7 +69,7 @@ export function chatCompletionsModel(config: ChatCompletionsConfig): LanguageMod
 
   const sdkClient = async (): Promise<OpenAIClient> => {
     if (config.client) return config.client;
-    client ??= import('openai').then(
+    client ??= importPeer<typeof OpenAISdk>('openai').then(
       ({ default: OpenAIClient }) =>
         new OpenAIClient({
           // A local server has no key, but the SDK insists on one: send none (the header is dropped below).

@@ -28,6 +28,11 @@ export interface SimulatorOptions {
   readonly defaultScenario?: Scenario;
   /** Cuts each written frame into pieces, to exercise clients' reassembly. Default: frames as they are. */
   readonly split?: (frame: Buffer) => readonly Buffer[];
+  /**
+   * Answer browsers from other origins: CORS headers on every response and preflight `OPTIONS` requests
+   * answered, so a page can call the simulator directly. Default `false`.
+   */
+  readonly cors?: boolean;
 }
 
 /**
@@ -76,6 +81,20 @@ export async function createSimulator(options: SimulatorOptions): Promise<Simula
   });
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (options.cors) {
+      res.setHeader('access-control-allow-origin', '*');
+      res.setHeader('access-control-expose-headers', '*');
+      if (req.method === 'OPTIONS') {
+        res
+          .writeHead(204, {
+            'access-control-allow-methods': 'GET, POST, OPTIONS',
+            'access-control-allow-headers': req.headers['access-control-request-headers'] ?? '*',
+            'access-control-max-age': '600',
+          })
+          .end();
+        return;
+      }
+    }
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');
