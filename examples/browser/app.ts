@@ -21,7 +21,11 @@ const show = (id: string, text: string): void => {
 
 async function main(): Promise<void> {
   // 1. A provider called from the page: the same cold Observable as on a server.
-  const model = openai({ apiKey: 'browser-demo', baseURL: params.get('model') ?? '/v1', model: 'gpt-4o-mini' });
+  const model = openai({
+    apiKey: 'browser-demo',
+    baseURL: params.get('model') ?? '/v1',
+    model: 'gpt-4o-mini',
+  });
   const done = await collect(model.stream(request));
   show('direct', done.text);
   show('usage', `${done.usage.inputTokens} in / ${done.usage.outputTokens} out, finish ${done.finishReason}`);
