@@ -5,9 +5,8 @@
 import { type FormEvent, StrictMode, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import type { Observable } from 'rxjs';
-import type { TokenEvent } from '../../src/core/events.js';
-import { useTokenStream } from '../../src/react.js';
-import { fromSSE } from '../../src/streaming/fromSSE.js';
+import { fromSSE, type TokenEvent } from 'rxllm';
+import { useTokenStream } from 'rxllm/react';
 import { DEMO_SCENARIOS, type DemoScenario, type GenerateBody, isDemoScenario } from './scenarios.js';
 
 function App() {

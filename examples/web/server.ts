@@ -21,18 +21,23 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { LanguageModel } from '../../src/core/model.js';
-import type { ChatRequest } from '../../src/core/request.js';
-import { createBudget } from '../../src/operators/budget.js';
-import { withFallback } from '../../src/operators/withFallback.js';
-import { withTimeout } from '../../src/operators/withTimeout.js';
-import { anthropic } from '../../src/providers/anthropic/index.js';
-import { openai } from '../../src/providers/openai/index.js';
-import { pipeSSE } from '../../src/streaming/toSSE.js';
-import { anthropicProtocol } from '../../src/testing/simulator/protocols/anthropic.js';
-import { openaiProtocol } from '../../src/testing/simulator/protocols/openai.js';
-import type { Scenario } from '../../src/testing/simulator/scenario.js';
-import { createSimulator, type Simulator } from '../../src/testing/simulator/server.js';
+import {
+  anthropic,
+  type ChatRequest,
+  createBudget,
+  type LanguageModel,
+  openai,
+  pipeSSE,
+  withFallback,
+  withTimeout,
+} from 'rxllm';
+import {
+  anthropicProtocol,
+  createSimulator,
+  openaiProtocol,
+  type Scenario,
+  type Simulator,
+} from 'rxllm/testing';
 import { buildApp } from './build.js';
 import { type DemoScenario, isDemoScenario } from './scenarios.js';
 
