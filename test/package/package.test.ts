@@ -95,7 +95,7 @@ describe('with only rxjs installed', () => {
 
   it('type-checks the main entry, strict and without skipLibCheck, in every resolution mode', async () => {
     await typecheck('main', MAIN_USE, []);
-  }, 120_000);
+  }, 300_000);
 
   it('runs the main entry from ESM and CommonJS on the direct transport against the simulator', async () => {
     const script = (load: string): string => `
@@ -127,6 +127,25 @@ console.log(JSON.stringify({ text: done.text, finish: done.finishReason }));
   }, 60_000);
 });
 
+describe('with only the peers rxllm/config names (yaml, zod)', () => {
+  beforeAll(async () => {
+    await consumer.add(await devVersion('yaml'), await devVersion('zod'));
+  }, 240_000);
+
+  it('imports and requires rxllm/config without @opentelemetry/api', async () => {
+    await consumer.write(
+      'config-only.cjs',
+      `const { parseConfig } = require('rxllm/config');
+import('rxllm/config').then((esm) => {
+  const config = parseConfig('version: 1\\nproviders: [{ name: a, type: openai, model: gpt-4o-mini, apiKey: k }]');
+  console.log(JSON.stringify({ same: esm.parseConfig === parseConfig, providers: config.providers.length }));
+});`,
+    );
+    const ran = await mustExec('node', ['config-only.cjs'], consumer.dir, 30_000);
+    expect(JSON.parse(ran.stdout)).toEqual({ same: true, providers: 1 });
+  }, 60_000);
+});
+
 describe('with the peers each subpath names', () => {
   beforeAll(async () => {
     await consumer.add(...(await Promise.all(SUBPATH_PEERS.map(devVersion))));
@@ -134,7 +153,7 @@ describe('with the peers each subpath names', () => {
 
   it('type-checks every subpath in every resolution mode', async () => {
     await typecheck('subpaths', SUBPATH_USE, ['node']);
-  }, 120_000);
+  }, 300_000);
 
   it('imports and requires every entry', async () => {
     const names = JSON.stringify(ENTRIES);
@@ -210,13 +229,13 @@ describe('the tarball', () => {
     const report = JSON.parse(ran.stdout) as { analysis: { problems: unknown[] } };
     expect(report.analysis.problems).toEqual([]);
     expect(ran.code).toBe(0);
-  }, 120_000);
+  }, 300_000);
 
   it('passes publint', async () => {
     const ran = await exec(bin('publint'), ['--strict'], REPO);
     expect(ran.stdout + ran.stderr).toContain('All good!');
     expect(ran.code).toBe(0);
-  }, 120_000);
+  }, 300_000);
 
   it('holds the built entries, README and LICENSE, and no sources or tests', async () => {
     const ran = await mustExec('tar', ['-tzf', consumer.tarball], consumer.dir);
