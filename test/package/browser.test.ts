@@ -5,19 +5,18 @@
  * directly (another origin, so CORS) and reads a pipeline over SSE from the page's server. Needs Debian's
  * chromium at /usr/bin/chromium (the test command installs it when missing).
  */
-import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { openai, pipeSSE } from 'rxllm';
 import { createSimulator, openaiProtocol, type Simulator } from 'rxllm/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { launchChromium } from '../support/chromium.js';
 import { bin, type Consumer, createConsumer, mustExec, REPO } from './consumer.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ANSWER = 'Sunlight scatters off air molecules, blue light the most.';
 
 let consumer: Consumer;
@@ -29,7 +28,6 @@ let browser: Browser;
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' };
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM} (apt-get install chromium)`);
   consumer = await createConsumer();
   const app = join(consumer.dir, 'app');
   await mkdir(app);
@@ -78,19 +76,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 }, 300_000);
 
 afterAll(async () => {

@@ -22,24 +22,28 @@ describe.each([
   ['transport direct', 'direct' as const],
   ['transport sdk', 'sdk' as const],
 ])('base URL from the environment, %s', (_, transport) => {
-  it('openai() calls OPENAI_BASE_URL', async () => {
-    vi.stubEnv('OPENAI_BASE_URL', `${sim.url}/v1`);
+  const vendors = [
+    [
+      'openai()',
+      'OPENAI_BASE_URL',
+      '/v1',
+      '/v1/chat/completions',
+      () => openai({ apiKey: 'sk-env-test', model: 'gpt-4o-mini', transport }),
+    ],
+    [
+      'anthropic()',
+      'ANTHROPIC_BASE_URL',
+      '',
+      '/v1/messages',
+      () => anthropic({ apiKey: 'sk-ant-env-test', model: 'claude-haiku-4-5', transport }),
+    ],
+  ] as const;
+  it.each(vendors)('%s calls %s', async (_name, variable, suffix, path, make) => {
+    vi.stubEnv(variable, `${sim.url}${suffix}`);
     sim.enqueue({ text: 'From the proxy.' });
-    const done = await collect(
-      openai({ apiKey: 'sk-env-test', model: 'gpt-4o-mini', transport }).stream(request),
-    );
+    const done = await collect(make().stream(request));
     expect(done.text).toBe('From the proxy.');
-    expect(sim.requests.at(-1)?.path).toBe('/v1/chat/completions');
-  });
-
-  it('anthropic() calls ANTHROPIC_BASE_URL', async () => {
-    vi.stubEnv('ANTHROPIC_BASE_URL', sim.url);
-    sim.enqueue({ text: 'From the proxy.' });
-    const done = await collect(
-      anthropic({ apiKey: 'sk-ant-env-test', model: 'claude-haiku-4-5', transport }).stream(request),
-    );
-    expect(done.text).toBe('From the proxy.');
-    expect(sim.requests.at(-1)?.path).toBe('/v1/messages');
+    expect(sim.requests.at(-1)?.path).toBe(path);
   });
 
   it('an explicit baseURL wins over the environment', async () => {

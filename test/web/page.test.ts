@@ -3,16 +3,15 @@
  * wire-level simulator. Needs Debian's chromium at /usr/bin/chromium (CI installs it with apt); without it
  * the test fails, it does not skip.
  */
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimRequest } from '../../src/testing/simulator/server.js';
+import { launchChromium } from '../support/chromium.js';
 import { DEMO_ANSWERS, startWebDemo, type WebDemo } from '../../examples/web/server.js';
 import type { DemoScenario } from '../../examples/web/scenarios.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = resolve('test-output/web.png');
 
 interface Sample {
@@ -34,28 +33,9 @@ let context: BrowserContext | undefined;
 let page: Page;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `Chromium not found at ${CHROMIUM}: the web end-to-end test needs Debian's chromium ` +
-        '(apt-get install chromium); CI installs it.',
-    );
-  }
   // React's development build: StrictMode mounts, unmounts and remounts, which must not double the call.
   demo = await startWebDemo({ tokenDelayMs: 30, reactDev: true });
-  // Playwright gives a non-persistent browser a fresh temporary profile of its own.
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
   context = await browser.newContext({ viewport: { width: 900, height: 640 } });
   page = await context.newPage();
   page.on('pageerror', (error) => console.error('page error:', error));
