@@ -75,6 +75,7 @@ export function builtinDeflater(): Deflater | undefined {
  * ## Example
  * ```ts
  * const codec = compressingCodec({ thresholdBytes: 4096 });
+ * const bigJson = JSON.stringify({ text: 'a long answer '.repeat(1000) });
  * codec.decode(codec.encode(bigJson)) === bigJson; // true
  * // In a runtime without getBuiltinModule, pass zlib yourself:
  * compressingCodec({ deflater: await import('node:zlib') });

@@ -64,7 +64,7 @@ export function resolveCredential(source: CredentialSource, context: CredentialC
  *
  * ## Example
  * ```ts
- * registerCredentials(Object.values(await vault.read('llm')));
+ * registerCredentials([process.env.GATEWAY_KEY ?? '']); // a key read by your own code
  * ```
  *
  * @param values The keys.

@@ -158,6 +158,8 @@ export function pairwise(fn: SimilarityFn, name = fn.name || 'custom'): Similari
  *
  * ## Example
  * ```ts
+ * import OpenAI from 'openai';
+ * const openaiClient = new OpenAI();
  * const measure = embeddingSimilarity(async (texts) => (await openaiClient.embeddings.create({
  *   model: 'text-embedding-3-small', input: texts,
  * })).data.map((d) => d.embedding));

@@ -56,7 +56,7 @@ const SECRET_KEY =
  * ## Example
  * ```ts
  * const log = createLogger((r) => console.log(JSON.stringify(r)), { level: 'debug' });
- * log.warn('provider failed', { provider: 'openai', error }); // error → { kind, message, status, … }
+ * log.warn('provider failed', { provider: 'openai', error: toLLMError(new Error('socket hang up')) }); // error → { kind, message, status, … }
  * ```
  *
  * @param hook Where the sanitized lines go.
@@ -166,7 +166,7 @@ export interface LoggingOptions {
  *
  * ## Example
  * ```ts
- * const log = createLogger((r) => pino[r.level](r.fields, r.message));
+ * const log = createLogger((r) => console.log(r.level, r.message, r.fields));
  * const model = pipeline.pipe(withLogging(log));
  * ```
  *

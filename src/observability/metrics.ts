@@ -262,9 +262,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
  * ```ts
  * const metrics = createMetrics();
  * const measured = gpt.pipe(withRetry(), withMetrics(metrics));
- * metrics.metrics$.subscribe((m) => log(m.outcome, m.timeToFirstTokenMs));
+ * metrics.metrics$.subscribe((m) => console.log(m.outcome, m.timeToFirstTokenMs));
  * // or just a callback, timed on a given scheduler:
- * gpt.pipe(withMetrics((m) => histogram.observe(m.durationMs), { scheduler }));
+ * gpt.pipe(withMetrics((m) => console.log(m.durationMs), { scheduler: asyncScheduler }));
  * ```
  *
  * @param sink A {@link Metrics} (its clock is used), or a function called with each record.

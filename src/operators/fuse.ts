@@ -216,7 +216,7 @@ interface MemberState {
  *
  * ## Example
  * ```ts
- * const jury = fuse({ quorum: 2 })([gpt, claude, gemini]);
+ * const jury = fuse({ quorum: 2 })([gpt, claude, flash]);
  * const answer = await collect(jury.stream({ messages, temperature: 0 })); // cost: all three
  * jury.run(request).subscribe((e) => e.type === 'result' && console.log(e.result.agreement));
  * ```
@@ -234,7 +234,7 @@ export function fuse(options: FuseOptions = {}): (pool: ModelPool) => FusedModel
  *
  * ## Example
  * ```ts
- * fusion([gpt, claude, gemini], { similarity: 'edit', threshold: 0.9 }).run(request).subscribe(render);
+ * fusion([gpt, claude, flash], { similarity: 'edit', threshold: 0.9 }).run(request).subscribe(render);
  * ```
  */
 export function fusion(pool: ModelPool, options: FuseOptions = {}): FusedModel {

@@ -108,9 +108,10 @@ export interface Router {
  *
  * ## Example
  * ```ts
- * const router = createRouter({ strategy: 'cost', budget });
+ * const spend = createBudget({ limits: { day: 20 } });
+ * const router = createRouter({ strategy: 'cost', budget: spend });
  * router.decisions$.subscribe((d) => console.log(d.reason));
- * const model = pipe(router.route(), withFallback(), budget.policy())([gpt4o, mini, haiku]);
+ * const model = pipe(router.route(), withFallback(), spend.policy())([gpt4o, mini, haiku]);
  * ```
  *
  * @see {@link route} for a router you do not need a handle on.

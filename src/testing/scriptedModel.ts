@@ -58,7 +58,7 @@ export interface ScriptedModel extends LanguageModel {
  *
  * @example
  * const flaky = scriptedModel({ scripts: [{ fail: 'overloaded' }, { text: 'Hello there' }] });
- * await collect(flaky.pipe(retry()).stream(request)); // text: 'Hello there', flaky.calls() === 2
+ * await collect(flaky.pipe(withRetry()).stream(request)); // text: 'Hello there', flaky.calls() === 2
  */
 export function scriptedModel(options: ScriptedModelOptions = {}): ScriptedModel {
   const provider = options.provider ?? 'scripted';

@@ -40,7 +40,7 @@ export const ANTHROPIC_API_KEY_ENV = 'ANTHROPIC_API_KEY';
  *
  * ## Example
  * ```ts
- * const call: AnthropicCallOptions = { signal: controller.signal, maxRetries: 0 };
+ * const call: AnthropicCallOptions = { signal: AbortSignal.timeout(60_000), maxRetries: 0 };
  * ```
  */
 export interface AnthropicCallOptions {

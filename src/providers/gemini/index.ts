@@ -44,7 +44,9 @@ export const GEMINI_API_KEY_ENV = ['GOOGLE_API_KEY', 'GEMINI_API_KEY'] as const;
  *
  * ## Example
  * ```ts
- * client.getGenerativeModel({ model: 'gemini-2.0-flash' }, { apiVersion: 'v1beta', baseUrl: 'http://127.0.0.1:8080' });
+ * import { GoogleGenerativeAI } from '@google/generative-ai';
+ * const options: GeminiSdkRequestOptions = { apiVersion: 'v1beta', baseUrl: 'http://127.0.0.1:8080' };
+ * new GoogleGenerativeAI(apiKey).getGenerativeModel({ model: 'gemini-2.0-flash' }, options);
  * ```
  */
 export interface GeminiSdkRequestOptions {
@@ -58,7 +60,10 @@ export interface GeminiSdkRequestOptions {
  *
  * ## Example
  * ```ts
- * const { stream, response } = await sdkModel.generateContentStream(body, { signal });
+ * import { GoogleGenerativeAI } from '@google/generative-ai';
+ * const sdkModel: GeminiSdkModel = new GoogleGenerativeAI(apiKey).getGenerativeModel({ model: 'gemini-2.0-flash' });
+ * const body = { contents: [{ role: 'user', parts: [{ text: 'Hi' }] }] };
+ * const { stream } = await sdkModel.generateContentStream(body, { signal: AbortSignal.timeout(60_000) });
  * ```
  */
 export interface GeminiSdkModel {

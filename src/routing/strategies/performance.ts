@@ -47,7 +47,7 @@ export function expectedLatencyMs(
  * ## Example
  * ```ts
  * const router = createRouter({ strategy: performanceStrategy({ staleAfterMs: 60_000 }) });
- * pipe(router.route(), withFallback())([ollamaLlama, gpt4oMini]);
+ * pipe(router.route(), withFallback())([llama, mini]);
  * ```
  *
  * @param options - Staleness, resolution and the place of unmeasured models.
