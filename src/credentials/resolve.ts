@@ -6,7 +6,16 @@ import { CredentialError } from './errors.js';
  * Where a key comes from: the key itself (from a configuration file, after `${ENV}` interpolation), an
  * environment variable, or a named entry of an encrypted credential file.
  */
-export type CredentialSource = string | { readonly env: string } | { readonly credential: string };
+export type CredentialSource =
+  | string
+  | {
+      /** The environment variable that holds the key. */
+      readonly env: string;
+    }
+  | {
+      /** The key's name in the decrypted credential file. */
+      readonly credential: string;
+    };
 
 /** What {@link resolveCredential} reads from. */
 export interface CredentialContext {

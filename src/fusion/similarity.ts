@@ -9,7 +9,9 @@ export type SimilarityFn = (a: string, b: string) => number;
  * embedding call). `matrix(texts)[i][j]` is in `[0, 1]`, symmetric, with 1 on the diagonal.
  */
 export interface SimilarityMeasure {
+  /** The measure's name, in results. */
   readonly name: string;
+  /** The pairwise similarities of `texts`. */
   matrix(texts: readonly string[]): MaybePromise<number[][]>;
 }
 

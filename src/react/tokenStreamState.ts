@@ -38,6 +38,7 @@ export type StreamStatus = 'idle' | 'streaming' | 'done' | 'error' | 'stopped';
  * ```
  */
 export interface TokenStreamState {
+  /** Where the stream is: `idle`, `streaming`, `done`, `error` or `stopped`. */
   readonly status: StreamStatus;
   /** The answer's text so far. Cleared by a `reset` event (a fallback that restarted the answer). */
   readonly text: string;
@@ -105,6 +106,7 @@ export const IDLE_STATE: TokenStreamState = Object.freeze({
  * ```
  */
 export interface TokenStreamProgress {
+  /** What the UI shows now. */
   readonly view: TokenStreamState;
   /** Characters of content streamed by the answering attempt. */
   readonly attemptChars: number;

@@ -38,6 +38,12 @@ function statementName(statement: ts.Statement): string | undefined {
   return name && ts.isIdentifier(name) ? name.text : undefined;
 }
 
+/** A type alias's type as the checker resolves it, in full. */
+function resolvedText(checker: ts.TypeChecker, alias: ts.Symbol): string {
+  const flags = ts.TypeFormatFlags.NoTruncation | ts.TypeFormatFlags.InTypeAlias;
+  return checker.typeToString(checker.getDeclaredTypeOfSymbol(alias), undefined, flags);
+}
+
 /** Declaration files of the sources, emitted in memory (what `tsc --declaration` would write). */
 function emitDeclarations(program: ts.Program): Map<string, ts.SourceFile> {
   const emitted = new Map<string, ts.SourceFile>();
@@ -86,7 +92,11 @@ export async function renderApiReports(): Promise<Map<string, string>> {
         for (const statement of declared.statements) {
           const kind = KINDS.get(statement.kind);
           if (kind === undefined || statementName(statement) !== target.name) continue;
-          const text = printer.printNode(ts.EmitHint.Unspecified, statement, declared);
+          let text = printer.printNode(ts.EmitHint.Unspecified, statement, declared);
+          // A type derived from a value (`z.output<typeof schema>`) would hide its shape: show it resolved.
+          if (ts.isTypeAliasDeclaration(statement) && text.includes('typeof ')) {
+            text += `\n// resolved:\ntype ${target.name} = ${resolvedText(checker, target)};`;
+          }
           if (printed.includes(text)) continue;
           printed.push(text);
           kinds.add(kind);

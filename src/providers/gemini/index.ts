@@ -50,8 +50,11 @@ export const GEMINI_API_KEY_ENV = ['GOOGLE_API_KEY', 'GEMINI_API_KEY'] as const;
  * ```
  */
 export interface GeminiSdkRequestOptions {
+  /** The API version path segment, e.g. `v1beta`. */
   readonly apiVersion?: string;
+  /** The API's root URL. */
   readonly baseUrl?: string;
+  /** Extra headers sent with every request. */
   readonly customHeaders?: Record<string, string>;
 }
 
@@ -67,10 +70,19 @@ export interface GeminiSdkRequestOptions {
  * ```
  */
 export interface GeminiSdkModel {
+  /** Starts a streamed generation; `signal` aborts it. */
   generateContentStream(
     request: unknown,
-    options?: { readonly signal?: AbortSignal },
-  ): Promise<{ readonly stream: AsyncIterable<unknown>; readonly response: Promise<unknown> }>;
+    options?: {
+      /** Aborts the call. */
+      readonly signal?: AbortSignal;
+    },
+  ): Promise<{
+    /** The response chunks as they stream. */
+    readonly stream: AsyncIterable<unknown>;
+    /** The whole response, once the stream ended. */
+    readonly response: Promise<unknown>;
+  }>;
 }
 
 /**
@@ -84,7 +96,9 @@ export interface GeminiSdkModel {
  * ```
  */
 export interface GeminiClient {
+  /** The key the client was made with (registered for redaction). */
   readonly apiKey?: string;
+  /** A model handle of the SDK, with rxllm's request options. */
   getGenerativeModel(params: { model: string }, requestOptions?: GeminiSdkRequestOptions): GeminiSdkModel;
 }
 
