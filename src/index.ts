@@ -49,6 +49,7 @@ export { contentText } from './core/request.js';
 // Errors
 export type { LLMErrorInit, LLMErrorKind, SerializedLLMError } from './core/errors.js';
 export { isRetryableKind, LLMError, toLLMError } from './core/errors.js';
+export type { HeaderSource } from './core/classify.js';
 export { parseRetryAfter } from './core/classify.js';
 export { redactSecrets, registerSecret } from './core/redact.js';
 
@@ -72,6 +73,7 @@ export type { OpenAIClient, OpenAICompatibleOptions, OpenAIOptions } from './pro
 export { openai, OPENAI_BASE_URL, openaiCompatible } from './providers/openai/index.js';
 export type { AnthropicCallOptions, AnthropicClient, AnthropicOptions } from './providers/anthropic/index.js';
 export { anthropic, ANTHROPIC_API_KEY_ENV, ANTHROPIC_BASE_URL } from './providers/anthropic/index.js';
+export type { GeminiSafetySetting } from './providers/gemini/request.js';
 export type {
   GeminiClient,
   GeminiOptions,
@@ -119,6 +121,7 @@ export type { TimeoutOptions, TimeoutPhase } from './operators/timeoutEvents.js'
 export { StreamTimeoutError, timeoutEvents } from './operators/timeoutEvents.js';
 export { withTimeout } from './operators/withTimeout.js';
 export type {
+  CircuitBucket,
   CircuitState,
   CircuitStats,
   ClosedCircuit,
@@ -301,6 +304,7 @@ export type {
   RedisStoreOperation,
   RedisStoreOptions,
 } from './state/redisStore.js';
+export type { RedisTargetOptions } from './state/redis/faults.js';
 export { redisStore } from './state/redisStore.js';
 
 // Streams to browsers: Server-Sent Events both ways

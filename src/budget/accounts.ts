@@ -5,8 +5,11 @@ import { calendarWindow, type CalendarWindow, type Period, type Weekday } from '
 
 /** Spending limits in dollars per calendar window; a period left out has no limit. */
 export interface BudgetLimits {
+  /** Dollars per calendar day. */
   readonly day?: number;
+  /** Dollars per calendar week. */
   readonly week?: number;
+  /** Dollars per calendar month. */
   readonly month?: number;
 }
 
@@ -14,7 +17,9 @@ export interface BudgetLimits {
 export interface BudgetAlert {
   /** `global`, or the provider whose limit it is. */
   readonly scope: string;
+  /** The limit's period. */
   readonly period: Period;
+  /** The calendar window the spend is in. */
   readonly window: CalendarWindow;
   /** The fraction crossed (0.5, 0.8, …). */
   readonly threshold: number;
@@ -26,9 +31,13 @@ export interface BudgetAlert {
 
 /** One limit's state in its current window, in dollars. */
 export interface BudgetLineStatus {
+  /** `global`, or the provider whose limit it is. */
   readonly scope: string;
+  /** The limit's period. */
   readonly period: Period;
+  /** The current calendar window. */
   readonly window: CalendarWindow;
+  /** The window's limit in dollars. */
   readonly limit: number;
   /** Actually spent (settled calls). */
   readonly spent: number;

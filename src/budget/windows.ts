@@ -5,6 +5,7 @@ export type Period = 'day' | 'week' | 'month';
 
 /** One calendar window in a time zone: its key and its bounds in epoch milliseconds. */
 export interface CalendarWindow {
+  /** The window's period. */
   readonly period: Period;
   /** `2025-11-03` (day), `2025-11-03` (week, keyed by its first day), `2025-11` (month). */
   readonly key: string;

@@ -4,13 +4,17 @@
  * that as a miss.
  */
 export interface CacheCodec {
+  /** The stored form of a recording's JSON text. */
   encode(text: string): string;
+  /** The JSON text back, or `undefined` when the stored form is not this codec's. */
   decode(stored: string): string | undefined;
 }
 
 /** Raw deflate, as `node:zlib` offers it (`deflateRawSync`/`inflateRawSync`). */
 export interface Deflater {
+  /** Compresses (raw DEFLATE). */
   deflateRawSync(input: Uint8Array): Uint8Array;
+  /** Decompresses. */
   inflateRawSync(input: Uint8Array): Uint8Array;
 }
 
@@ -75,13 +79,14 @@ export function builtinDeflater(): Deflater | undefined {
  * ## Example
  * ```ts
  * const codec = compressingCodec({ thresholdBytes: 4096 });
+ * const bigJson = JSON.stringify({ text: 'a long answer '.repeat(1000) });
  * codec.decode(codec.encode(bigJson)) === bigJson; // true
  * // In a runtime without getBuiltinModule, pass zlib yourself:
  * compressingCodec({ deflater: await import('node:zlib') });
  * ```
  *
  * @param options.thresholdBytes - Compress entries at least this large (UTF-8 bytes). Default 16 KiB.
- * @param options.deflater - The deflate implementation; `null` for none. Default {@link builtinDeflater}.
+ * @param options.deflater - The deflate implementation; `null` for none. Default: Node's `zlib`, when the runtime has it.
  */
 export function compressingCodec(
   options: { readonly thresholdBytes?: number; readonly deflater?: Deflater | null } = {},

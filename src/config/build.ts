@@ -65,7 +65,9 @@ export interface BuildOptions {
 export interface ProviderHandle extends ModelRef {
   /** The vendor (`openai`, `anthropic`, …). */
   readonly type: ProviderConfig['type'];
+  /** Its rank for the `priority` strategy and fallback (lower first). */
   readonly priority: number;
+  /** Its share for the `weighted-random` strategy. */
   readonly weight: number;
   /** The provider with its own policies (rate limit, timeout, health, breaker, retry): a pool member. */
   readonly member: LanguageModel;
@@ -73,13 +75,21 @@ export interface ProviderHandle extends ModelRef {
 
 /** The shared objects behind a pipeline, for status endpoints and dashboards. */
 export interface PipelineHandles {
+  /** Every enabled provider, in file order. */
   readonly providers: readonly ProviderHandle[];
+  /** The router ranking the pool (its `decisions$`, `stats`). */
   readonly router: Router;
+  /** The metrics every call is recorded into. */
   readonly metrics: Metrics;
+  /** The circuit breaker, unless switched off. */
   readonly breaker?: CircuitBreaker;
+  /** The budget, when one is configured. */
   readonly budget?: Budget;
+  /** The health monitor, unless switched off. */
   readonly health?: HealthMonitor;
+  /** The shared rate limiter, when one is configured. */
   readonly rateLimiter?: RateLimiter;
+  /** The response cache, when switched on. */
   readonly cache?: ResponseCache;
 }
 
@@ -87,22 +97,44 @@ export interface PipelineHandles {
 export interface PipelineStatus {
   /** Scheduler time of the report. */
   readonly at: number;
+  /** The routing strategy's name. */
   readonly strategy: string;
+  /** Each provider with its routing settings, health and circuit state. */
   readonly providers: readonly {
+    /** The provider's name. */
     readonly name: string;
+    /** The vendor. */
     readonly type: string;
+    /** The model id. */
     readonly model: string;
+    /** Its rank for priority routing and fallback. */
     readonly priority: number;
+    /** Its share for weighted-random routing. */
     readonly weight: number;
+    /** Its health, when a monitor runs. */
     readonly health: HealthStatus | undefined;
+    /** Its circuit's state, when a breaker runs. */
     readonly circuit: CircuitState['state'] | undefined;
   }[];
+  /** The budget's lines and outstanding reservations, when one is configured. */
   readonly budget?: {
+    /** Each limit with its spend in the current window. */
     readonly lines: readonly BudgetLineStatus[];
+    /** Dollars reserved by calls in flight. */
     readonly outstanding: number;
   };
-  readonly spend: { readonly calls: number; readonly errors: number; readonly cost: number };
+  /** Totals since the pipeline was built. */
+  readonly spend: {
+    /** Calls made. */
+    readonly calls: number;
+    /** Calls that failed. */
+    readonly errors: number;
+    /** Dollars spent. */
+    readonly cost: number;
+  };
+  /** Cache hits, misses and size, when the cache is on. */
   readonly cache?: CacheStats;
+  /** The shared rate limiter's buckets and queue, when one is configured. */
   readonly rateLimit?: RateLimiterState;
 }
 
@@ -110,7 +142,9 @@ export interface PipelineStatus {
 export interface Pipeline {
   /** The whole pipeline: stream requests through it. */
   readonly model: LanguageModel;
+  /** The validated configuration it was built from. */
   readonly config: RxllmConfig;
+  /** The parts, to observe or share (router, metrics, breaker, budget, …). */
   readonly handles: PipelineHandles;
   /** Providers, health, circuits, budgets and spend now. */
   status(): Promise<PipelineStatus>;

@@ -4,6 +4,7 @@ import { redactSecrets } from '../core/redact.js';
 export interface ConfigIssue {
   /** The field, as written in the file: `providers[1].apiKey`, `routing.strategy`; `(root)` for the whole file. */
   readonly path: string;
+  /** What is wrong with it, e.g. `must be ≥ 0 (got -5)`. */
   readonly message: string;
 }
 
@@ -23,10 +24,13 @@ const MARK = Symbol.for('rxllm.ConfigError');
  * ```
  */
 export class ConfigError extends Error {
+  /** Always `ConfigError`. */
   override readonly name = 'ConfigError';
+  /** Every problem found, each with its field. */
   readonly issues: readonly ConfigIssue[];
   /** The file, when the configuration came from one. */
   readonly source?: string;
+  /** Marks rxllm errors across copies of the package (see `isInstance`). */
   readonly [MARK] = true;
 
   constructor(issues: readonly ConfigIssue[], source?: string) {

@@ -2,6 +2,7 @@
 export interface InterpolationIssue {
   /** Path of the string holding it (`['providers', 1, 'apiKey']`). */
   readonly path: readonly (string | number)[];
+  /** What is wrong, e.g. `unresolved ${OPENAI_KEY}`. */
   readonly message: string;
 }
 
@@ -34,7 +35,14 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export function interpolate(
   value: unknown,
   env: Env = processEnv(),
-): { value: unknown; issues: InterpolationIssue[]; substituted: (string | number)[][] } {
+): {
+  /** The document with references replaced. */
+  value: unknown;
+  /** Every unresolved reference. */
+  issues: InterpolationIssue[];
+  /** Paths of the strings that received a value. */
+  substituted: (string | number)[][];
+} {
   const issues: InterpolationIssue[] = [];
   const substituted: (string | number)[][] = [];
   const walk = (node: unknown, path: (string | number)[]): unknown => {

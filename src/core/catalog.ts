@@ -3,7 +3,9 @@ import type { Capability } from './request.js';
 
 /** Prices in US dollars per million tokens. */
 export interface Pricing {
+  /** USD per million prompt tokens. */
   readonly input: number;
+  /** USD per million answer tokens. */
   readonly output: number;
   /** Price of prompt tokens served from the vendor's cache; defaults to `input`. */
   readonly cachedInput?: number;
@@ -11,11 +13,17 @@ export interface Pricing {
 
 /** What rxllm knows of a model: prices, limits, capabilities and a quality score for routing. */
 export interface ModelSpec {
+  /** The provider's name. */
   readonly provider: string;
+  /** The model id. */
   readonly model: string;
+  /** What its tokens cost. */
   readonly pricing: Pricing;
+  /** The most tokens of prompt and answer together. */
   readonly contextWindow: number;
+  /** The most answer tokens in one call. */
   readonly maxOutputTokens: number;
+  /** What it supports beyond text (tools, vision, JSON mode, …). */
   readonly capabilities: readonly Capability[];
   /** Relative answer quality, 0..1, for routing. A judgement, not a benchmark: override it freely. */
   readonly quality: number;
@@ -119,7 +127,9 @@ export const DEFAULT_MODELS: readonly ModelSpec[] = [
  * catalog.get('openai', 'gpt-4o-mini')?.pricing.input; // 0.15
  */
 export interface Catalog {
+  /** The spec of a provider's model (a dated id resolves to its base entry), or `undefined`. */
   get(provider: string, model: string): ModelSpec | undefined;
+  /** Every spec, defaults and your own. */
   all(): readonly ModelSpec[];
   /** A new catalog with `specs` added or replacing entries of the same provider and model. */
   extend(specs: readonly ModelSpec[]): Catalog;

@@ -45,10 +45,15 @@ export function isRetryableKind(kind: LLMErrorKind): boolean {
 
 /** Fields of an {@link LLMError} besides its kind and message. */
 export interface LLMErrorInit {
+  /** Whether a retry may succeed. Default: from the kind (`isRetryableKind`). */
   readonly retryable?: boolean;
+  /** How long the server asked to wait, in ms. */
   readonly retryAfterMs?: number;
+  /** The HTTP status, when there was a response. */
   readonly status?: number;
+  /** The provider that failed. */
   readonly provider?: string;
+  /** The model that failed. */
   readonly model?: string;
   /** The underlying error. It is copied to a plain `Error` with secrets redacted, never kept as is. */
   readonly cause?: unknown;
@@ -73,14 +78,23 @@ const MARK = Symbol.for('rxllm.LLMError');
  * });
  */
 export class LLMError extends Error {
+  /** Always `LLMError`. */
   override readonly name = 'LLMError';
+  /** What went wrong, normalized across vendors; switch on it. */
   readonly kind: LLMErrorKind;
+  /** Whether a retry may succeed (from the kind unless the vendor said otherwise). */
   readonly retryable: boolean;
+  /** How long the server asked to wait, in ms (from `retry-after-ms` or `retry-after`). */
   readonly retryAfterMs?: number;
+  /** The HTTP status, when there was a response. */
   readonly status?: number;
+  /** The provider that failed. */
   readonly provider?: string;
+  /** The model that failed. */
   readonly model?: string;
+  /** Every candidate's error, in order (kind `all_failed`). */
   readonly causes?: readonly LLMError[];
+  /** Marks rxllm errors across copies of the package (see `isInstance`). */
   readonly [MARK] = true;
 
   constructor(kind: LLMErrorKind, message: string, init: LLMErrorInit = {}) {
@@ -152,14 +166,23 @@ export class LLMError extends Error {
 
 /** The JSON form of an {@link LLMError}. */
 export interface SerializedLLMError {
+  /** Always `LLMError`. */
   readonly name: 'LLMError';
+  /** What went wrong. */
   readonly kind: LLMErrorKind;
+  /** The redacted message. */
   readonly message: string;
+  /** Whether a retry may succeed. */
   readonly retryable: boolean;
+  /** How long the server asked to wait, in ms. */
   readonly retryAfterMs?: number;
+  /** The HTTP status, when there was a response. */
   readonly status?: number;
+  /** The provider that failed. */
   readonly provider?: string;
+  /** The model that failed. */
   readonly model?: string;
+  /** Every candidate's error, in order (kind `all_failed`). */
   readonly causes?: readonly SerializedLLMError[];
 }
 

@@ -7,9 +7,13 @@ import type { LLMError } from './errors.js';
  * them were served from the vendor's prompt cache (billed at the cached price).
  */
 export interface Usage {
+  /** Prompt tokens, cached ones included. */
   readonly inputTokens: number;
+  /** Answer tokens, reasoning included. */
   readonly outputTokens: number;
+  /** Prompt tokens read from the vendor's prompt cache (billed at the cached price). */
   readonly cachedInputTokens?: number;
+  /** Tokens of hidden or visible reasoning, when the vendor reports them. */
   readonly reasoningTokens?: number;
   /**
    * True when the vendor reported no usage (an OpenAI-compatible server that ignores `stream_options`, say)
@@ -21,8 +25,11 @@ export interface Usage {
 
 /** Cost of a call in US dollars, split by what was billed. */
 export interface Cost {
+  /** Dollars for the prompt tokens. */
   readonly input: number;
+  /** Dollars for the answer tokens. */
   readonly output: number;
+  /** `input + output`, in dollars. */
   readonly total: number;
 }
 
@@ -40,7 +47,9 @@ export type FinishReason = 'stop' | 'length' | 'tool-calls' | 'content-filter' |
 
 /** Identifies which provider and model produced (part of) a stream. */
 export interface ModelRef {
+  /** The provider's name (`openai`, `anthropic`, or the name you gave it). */
   readonly provider: string;
+  /** The model id as asked for, e.g. `gpt-4o-mini`. */
   readonly model: string;
 }
 
@@ -50,6 +59,7 @@ export interface ModelRef {
  * `responseModel` is what the vendor says answered, often a dated snapshot (`gpt-4o-mini-2024-07-18`).
  */
 export interface StartEvent extends ModelRef {
+  /** The discriminant. */
   readonly type: 'start';
   /** The vendor's id for this response, when it sends one. */
   readonly id?: string;
@@ -61,48 +71,69 @@ export interface StartEvent extends ModelRef {
 
 /** A piece of the answer's text. Concatenating every `text` of a stream gives the whole answer. */
 export interface TextEvent {
+  /** The discriminant. */
   readonly type: 'text';
+  /** The next piece of the answer. */
   readonly text: string;
 }
 
 /** A piece of the model's visible reasoning (Anthropic thinking, reasoning models' summaries). */
 export interface ReasoningEvent {
+  /** The discriminant. */
   readonly type: 'reasoning';
+  /** The next piece of the model's visible reasoning. */
   readonly text: string;
 }
 
 /** A piece of a tool call as it streams: the call at `index` gained `argsDelta` (raw JSON text). */
 export interface ToolCallDeltaEvent {
+  /** The discriminant. */
   readonly type: 'tool-call-delta';
+  /** The call's position among this response's tool calls. */
   readonly index: number;
+  /** The vendor's call id, on the first delta that carries it. */
   readonly id?: string;
+  /** The tool's name, on the first delta that carries it. */
   readonly name?: string;
+  /** The next piece of the arguments' JSON text. */
   readonly argsDelta: string;
 }
 
 /** A complete tool call with its arguments parsed from JSON (`rawArgs` keeps the text as sent). */
 export interface ToolCallEvent {
+  /** The discriminant. */
   readonly type: 'tool-call';
+  /** The call's position among this response's tool calls. */
   readonly index: number;
+  /** The vendor's call id (answer it with a `ToolMessage` of this `toolCallId`). */
   readonly id: string;
+  /** The tool's name. */
   readonly name: string;
+  /** The arguments, parsed from JSON. */
   readonly args: unknown;
+  /** The arguments' JSON text as streamed. */
   readonly rawArgs: string;
 }
 
 /** Token counts reported by the vendor (or estimated where it reported none). */
 export interface UsageEvent {
+  /** The discriminant. */
   readonly type: 'usage';
+  /** Token counts so far (the `finish` event repeats the final ones). */
   readonly usage: Usage;
 }
 
 /** The stream ended normally. Always the last event of a successful stream. */
 export interface FinishEvent {
+  /** The discriminant. */
   readonly type: 'finish';
+  /** Why the answer ended, normalized across vendors. */
   readonly reason: FinishReason;
   /** The vendor's own finish value (`end_turn`, `STOP`, …). */
   readonly raw?: string;
+  /** The call's token counts. */
   readonly usage: Usage;
+  /** The call's cost in dollars. */
   readonly cost: Cost;
 }
 
@@ -112,8 +143,11 @@ export interface FinishEvent {
  * also after content that is KEPT (the next candidate continues the partial answer, so no `reset`).
  */
 export interface FallbackEvent {
+  /** The discriminant. */
   readonly type: 'fallback';
+  /** The candidate that failed. */
   readonly from: ModelRef;
+  /** Why it failed. */
   readonly error: LLMError;
 }
 
@@ -122,17 +156,25 @@ export interface FallbackEvent {
  * Emitted by fallback with the `restart` policy after content had streamed.
  */
 export interface ResetEvent {
+  /** The discriminant. */
   readonly type: 'reset';
+  /** The candidate whose content is void. */
   readonly from: ModelRef;
+  /** Why it failed after content. */
   readonly error: LLMError;
 }
 
 /** A routing decision, emitted by `route()` before the chosen model's stream. */
 export interface RouteEvent {
+  /** The discriminant. */
   readonly type: 'route';
+  /** The model tried first. */
   readonly chosen: ModelRef;
+  /** The models tried next, in order. */
   readonly fallbacks: readonly ModelRef[];
+  /** The chosen model's estimated cost of the call, in dollars. */
   readonly estimatedCost: number;
+  /** Why it was chosen, in words (for logs). */
   readonly reason: string;
 }
 

@@ -23,12 +23,17 @@ export interface LanguageModel {
    * its ranked pool, which `withFallback()` then walks.
    */
   candidates(request: ChatRequest): readonly LanguageModel[];
-  /** Applies policies left to right: `model.pipe(retry(), withTimeout())` is `withTimeout()(retry()(model))`. */
+  /** Applies policies left to right: `model.pipe(withRetry(), withTimeout())` is `withTimeout()(withRetry()(model))`. */
   pipe(): this;
+  /** Applies 1 policies left to right. */
   pipe<A>(op1: (m: this) => A): A;
+  /** Applies 2 policies left to right. */
   pipe<A, B>(op1: (m: this) => A, op2: (m: A) => B): B;
+  /** Applies 3 policies left to right. */
   pipe<A, B, C>(op1: (m: this) => A, op2: (m: A) => B, op3: (m: B) => C): C;
+  /** Applies 4 policies left to right. */
   pipe<A, B, C, D>(op1: (m: this) => A, op2: (m: A) => B, op3: (m: B) => C, op4: (m: C) => D): D;
+  /** Applies 5 policies left to right. */
   pipe<A, B, C, D, E>(
     op1: (m: this) => A,
     op2: (m: A) => B,
@@ -36,6 +41,7 @@ export interface LanguageModel {
     op4: (m: C) => D,
     op5: (m: D) => E,
   ): E;
+  /** Applies any number of policies left to right. */
   pipe(...ops: ReadonlyArray<(m: LanguageModel) => LanguageModel>): LanguageModel;
 }
 
@@ -47,9 +53,13 @@ export type ModelPolicy = (model: LanguageModel) => LanguageModel;
 
 /** What {@link defineModel} needs: a name and a stream function. */
 export interface ModelDefinition {
+  /** The provider's name, in events, metrics and routing. */
   readonly provider: string;
+  /** The model id. */
   readonly model: string;
+  /** The cold Observable of one call's events (nothing sent before subscribe). */
   stream(request: ChatRequest): Observable<TokenEvent>;
+  /** The models a fallback walks for this request. Default: the model itself. */
   candidates?(request: ChatRequest): readonly LanguageModel[];
 }
 

@@ -105,7 +105,8 @@ export async function encryptCredentials(
  *
  * ## Example
  * ```ts
- * const keys = await decryptCredentials(text, password); // { openai: 'sk-…' }
+ * import { readFile } from 'node:fs/promises';
+ * const keys = await decryptCredentials(await readFile('rxllm.keys', 'utf8'), password); // { openai: 'sk-…' }
  * ```
  *
  * @param text The file's text.

@@ -28,10 +28,13 @@ const MARK = Symbol.for('rxllm.CredentialError');
  * ```
  */
 export class CredentialError extends Error {
+  /** Always `CredentialError`. */
   override readonly name = 'CredentialError';
+  /** What failed. */
   readonly kind: CredentialErrorKind;
   /** The file concerned, when there is one. */
   readonly path?: string;
+  /** Marks rxllm errors across copies of the package (see `isInstance`). */
   readonly [MARK] = true;
 
   constructor(kind: CredentialErrorKind, message: string, init: { path?: string; cause?: unknown } = {}) {

@@ -6,7 +6,16 @@ import { CredentialError } from './errors.js';
  * Where a key comes from: the key itself (from a configuration file, after `${ENV}` interpolation), an
  * environment variable, or a named entry of an encrypted credential file.
  */
-export type CredentialSource = string | { readonly env: string } | { readonly credential: string };
+export type CredentialSource =
+  | string
+  | {
+      /** The environment variable that holds the key. */
+      readonly env: string;
+    }
+  | {
+      /** The key's name in the decrypted credential file. */
+      readonly credential: string;
+    };
 
 /** What {@link resolveCredential} reads from. */
 export interface CredentialContext {
@@ -64,7 +73,7 @@ export function resolveCredential(source: CredentialSource, context: CredentialC
  *
  * ## Example
  * ```ts
- * registerCredentials(Object.values(await vault.read('llm')));
+ * registerCredentials([process.env.GATEWAY_KEY ?? '']); // a key read by your own code
  * ```
  *
  * @param values The keys.

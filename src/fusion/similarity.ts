@@ -9,7 +9,9 @@ export type SimilarityFn = (a: string, b: string) => number;
  * embedding call). `matrix(texts)[i][j]` is in `[0, 1]`, symmetric, with 1 on the diagonal.
  */
 export interface SimilarityMeasure {
+  /** The measure's name, in results. */
   readonly name: string;
+  /** The pairwise similarities of `texts`. */
   matrix(texts: readonly string[]): MaybePromise<number[][]>;
 }
 
@@ -158,6 +160,8 @@ export function pairwise(fn: SimilarityFn, name = fn.name || 'custom'): Similari
  *
  * ## Example
  * ```ts
+ * import OpenAI from 'openai';
+ * const openaiClient = new OpenAI();
  * const measure = embeddingSimilarity(async (texts) => (await openaiClient.embeddings.create({
  *   model: 'text-embedding-3-small', input: texts,
  * })).data.map((d) => d.embedding));

@@ -8,6 +8,7 @@ export interface Ballot {
 
 /** What a strategy sees: the answers so far, their pairwise similarity, and the agreement threshold. */
 export interface StrategyInput {
+  /** One ballot per answer received, in order. */
   readonly ballots: readonly Ballot[];
   /** `similarity[i][j]` between `ballots[i]` and `ballots[j]`, in `[0, 1]`. */
   readonly similarity: readonly (readonly number[])[];
@@ -35,7 +36,9 @@ export interface Decision {
  * arrive); it answers `undefined` only for no ballots.
  */
 export interface FusionStrategy {
+  /** The strategy's name, in results. */
   readonly name: string;
+  /** The winning group, or `undefined` when there is no answer to choose. */
   decide(input: StrategyInput): Decision | undefined;
 }
 

@@ -15,19 +15,34 @@ export interface Timings {
 
 /** A whole answer, assembled from a stream by {@link collect}. */
 export interface Completion {
+  /** The whole answer. */
   readonly text: string;
+  /** The whole visible reasoning, if any. */
   readonly reasoning: string;
+  /** The completed tool calls, in order. */
   readonly toolCalls: readonly ToolCallEvent[];
+  /** Why the answer ended, normalized. */
   readonly finishReason: FinishReason;
+  /** The vendor's own finish reason. */
   readonly rawFinishReason: string | undefined;
+  /** Token counts. */
   readonly usage: Usage;
+  /** Cost in dollars. */
   readonly cost: Cost;
   /** The provider and model that produced the answer (the last `start`). */
   readonly provider: string;
+  /** The model that answered. */
   readonly model: string;
+  /** True when the answer came from the cache. */
   readonly cached: boolean;
   /** Candidates that failed before this one answered. */
-  readonly failures: readonly { readonly from: ModelRef; readonly error: LLMError }[];
+  readonly failures: readonly {
+    /** The candidate that failed. */
+    readonly from: ModelRef;
+    /** Why it failed. */
+    readonly error: LLMError;
+  }[];
+  /** How fast it was. */
   readonly timings: Timings;
 }
 

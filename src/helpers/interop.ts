@@ -107,7 +107,7 @@ export function fromAsyncIterable<T>(iterable: AsyncIterable<T> | (() => AsyncIt
  * stream unsubscribes. Values are enqueued as they come (the stream's own queue buffers them).
  *
  * @example
- * return new Response(toReadableStream(gpt.stream(request).pipe(textDeltas(), filter(Boolean))));
+ * export const GET = () => new Response(toReadableStream(gpt.stream(request).pipe(textDeltas(), filter(Boolean))));
  */
 export function toReadableStream<T>(source: Observable<T>): ReadableStream<T> {
   let subscription: { unsubscribe(): void } | undefined;

@@ -8,9 +8,10 @@ import type { TokenEvent } from '../core/events.js';
  * "clear what you have shown", so that concatenating the strings since the last `null` is the answer.
  *
  * @example
+ * const output = document.querySelector('#answer')!;
  * gpt.stream(request).pipe(textDeltas()).subscribe((delta) => {
- *   if (delta === null) screen.clear();
- *   else screen.append(delta);
+ *   if (delta === null) output.textContent = ''; // a reset: the text so far is void
+ *   else output.textContent += delta;
  * });
  */
 export function textDeltas(): OperatorFunction<TokenEvent, string | null> {

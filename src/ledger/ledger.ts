@@ -25,10 +25,15 @@ export type LedgerOutcome = 'success' | 'budget' | 'error' | 'aborted';
 export interface LedgerEntry {
   /** When the call ended (scheduler time, epoch ms). */
   readonly at: number;
+  /** The provider that answered (or failed). */
   readonly provider: string;
+  /** The model. */
   readonly model: string;
+  /** Prompt tokens (estimated when `estimated`). */
   readonly inputTokens: number;
+  /** Answer tokens (estimated when `estimated`). */
   readonly outputTokens: number;
+  /** Prompt tokens read from the vendor's cache. */
   readonly cachedInputTokens?: number;
   /** Dollars. */
   readonly cost: number;
@@ -36,19 +41,27 @@ export interface LedgerEntry {
   readonly latencyMs: number;
   /** From subscribe to the first content event, in ms (absent when none came). */
   readonly ttftMs?: number;
+  /** How the call ended. */
   readonly outcome: LedgerOutcome;
+  /** The finish reason, when the call finished. */
   readonly finishReason?: FinishReason;
+  /** The error's kind, when the call failed. */
   readonly errorKind?: LLMErrorKind;
   /** Some of the usage was estimated (no usage reported: a stopped, failed or abandoned call). */
   readonly estimated: boolean;
 }
 
 /** What to record: an entry whose time defaults to now. */
-export type LedgerRecord = Omit<LedgerEntry, 'at'> & { readonly at?: number };
+export type LedgerRecord = Omit<LedgerEntry, 'at'> & {
+  /** When the call ended (epoch ms). Default: the ledger's clock now. */
+  readonly at?: number;
+};
 
 /** A time range in epoch ms: `since` inclusive, `until` exclusive; either end open when left out. */
 export interface LedgerRange {
+  /** Entries at or after this time (epoch ms). */
   readonly since?: number;
+  /** Entries before this time (epoch ms). */
   readonly until?: number;
 }
 
@@ -56,19 +69,27 @@ export interface LedgerRange {
 export interface LedgerGroup {
   /** The provider, `provider/model`, or the day (`2025-11-03`, in the ledger's time zone). */
   readonly key: string;
+  /** Calls in the group. */
   readonly calls: number;
   /** Dollars. */
   readonly cost: number;
+  /** Their prompt tokens. */
   readonly inputTokens: number;
+  /** Their answer tokens. */
   readonly outputTokens: number;
+  /** Calls that finished. */
   readonly successes: number;
+  /** Calls that failed. */
   readonly errors: number;
 }
 
 /** A success rate: `successes / (successes + errors)`; calls stopped by a budget or abandoned count for neither. */
 export interface SuccessRate {
+  /** Calls counted. */
   readonly calls: number;
+  /** Calls that finished. */
   readonly successes: number;
+  /** Calls that failed. */
   readonly errors: number;
   /** 0..1; 1 when there was nothing to count. */
   readonly rate: number;
@@ -76,6 +97,7 @@ export interface SuccessRate {
 
 /** The month's spend projected from recent use. */
 export interface MonthProjection {
+  /** The current month's window. */
   readonly month: CalendarWindow;
   /** Dollars spent this month so far. */
   readonly spent: number;
@@ -111,6 +133,7 @@ export interface Ledger {
   record(entry: LedgerRecord): MaybePromise<void>;
   /** The policy that records every call of a model (see {@link withLedger}). */
   policy(): ModelPolicy;
+  /** The entries in `range` (default: all), oldest first. */
   entries(range?: LedgerRange): MaybePromise<LedgerEntry[]>;
   /** Every entry summed into one group (key `total`). */
   totals(range?: LedgerRange): MaybePromise<LedgerGroup>;
@@ -122,6 +145,7 @@ export interface Ledger {
     readonly by?: 'cost' | 'calls' | 'tokens';
     readonly range?: LedgerRange;
   }): MaybePromise<LedgerGroup[]>;
+  /** The share of calls that finished, overall or for one provider or model. */
   successRate(options?: {
     readonly range?: LedgerRange;
     readonly provider?: string;
@@ -131,8 +155,11 @@ export interface Ledger {
   projectMonth(options?: { readonly lookbackDays?: number }): MaybePromise<MonthProjection>;
   /** How the ledger prices calls that reported no usage, and its clock (what {@link withLedger} uses). */
   readonly context: {
+    /** Estimates tokens of calls that reported no usage. */
     readonly estimator: TokenEstimator;
+    /** Prices calls by provider and model. */
     readonly specOf: SpecLookup;
+    /** The ledger's clock. */
     readonly scheduler: SchedulerLike;
   };
 }

@@ -14,10 +14,13 @@ export type LogValue =
 
 /** What a {@link LogHook} receives. Every string in it went through `redactSecrets`. */
 export interface LogRecord {
+  /** The line's level. */
   readonly level: LogLevel;
+  /** What happened, redacted. */
   readonly message: string;
   /** Scheduler time of the line. */
   readonly at: number;
+  /** Structured fields, sanitized (errors summarized, secrets redacted). */
   readonly fields: { readonly [key: string]: LogValue };
 }
 
@@ -26,9 +29,13 @@ export type LogHook = (record: LogRecord) => void;
 
 /** A logger whose every line is sanitized before its hook sees it. */
 export interface Logger {
+  /** Logs a detail (dropped unless the level is `debug`). */
   debug(message: string, fields?: { readonly [key: string]: unknown }): void;
+  /** Logs an event. */
   info(message: string, fields?: { readonly [key: string]: unknown }): void;
+  /** Logs something that went wrong but was handled. */
   warn(message: string, fields?: { readonly [key: string]: unknown }): void;
+  /** Logs a failure. */
   error(message: string, fields?: { readonly [key: string]: unknown }): void;
 }
 
@@ -56,7 +63,7 @@ const SECRET_KEY =
  * ## Example
  * ```ts
  * const log = createLogger((r) => console.log(JSON.stringify(r)), { level: 'debug' });
- * log.warn('provider failed', { provider: 'openai', error }); // error → { kind, message, status, … }
+ * log.warn('provider failed', { provider: 'openai', error: toLLMError(new Error('socket hang up')) }); // error → { kind, message, status, … }
  * ```
  *
  * @param hook Where the sanitized lines go.
@@ -166,7 +173,7 @@ export interface LoggingOptions {
  *
  * ## Example
  * ```ts
- * const log = createLogger((r) => pino[r.level](r.fields, r.message));
+ * const log = createLogger((r) => console.log(r.level, r.message, r.fields));
  * const model = pipeline.pipe(withLogging(log));
  * ```
  *

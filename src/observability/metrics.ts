@@ -24,26 +24,39 @@ export interface MetricsOptions {
 
 /** A histogram's state: `counts[i]` calls took at most `bounds[i]` ms (cumulative); `count` is +Inf. */
 export interface HistogramSnapshot {
+  /** Upper bounds of the buckets, ascending. */
   readonly bounds: readonly number[];
+  /** Observations at most each bound (cumulative). */
   readonly counts: readonly number[];
+  /** Sum of every observation. */
   readonly sum: number;
+  /** Number of observations. */
   readonly count: number;
 }
 
 /** Totals of one provider and model since the metrics were created (or reset). */
 export interface SeriesSnapshot {
+  /** The provider. */
   readonly provider: string;
+  /** The model. */
   readonly model: string;
+  /** Calls ended. */
   readonly calls: number;
+  /** Calls by outcome. */
   readonly outcomes: Readonly<Record<CallOutcome, number>>;
   /** Failed calls by `LLMError` kind. */
   readonly errors: Readonly<Partial<Record<LLMErrorKind, number>>>;
+  /** Prompt tokens. */
   readonly inputTokens: number;
+  /** Answer tokens. */
   readonly outputTokens: number;
+  /** Prompt tokens read from the vendor's cache. */
   readonly cachedInputTokens: number;
   /** Dollars. */
   readonly cost: number;
+  /** Candidates that failed before an answer. */
   readonly fallbacks: number;
+  /** Calls answered from the cache. */
   readonly cached: number;
   /** Durations in ms. */
   readonly duration: HistogramSnapshot;
@@ -59,11 +72,17 @@ export interface MetricsSnapshot {
   readonly at: number;
   /** One entry per provider and model, in order of first appearance. */
   readonly series: readonly SeriesSnapshot[];
+  /** Sums over every series. */
   readonly totals: {
+    /** Calls ended. */
     readonly calls: number;
+    /** Calls that failed. */
     readonly errors: number;
+    /** Prompt tokens. */
     readonly inputTokens: number;
+    /** Answer tokens. */
     readonly outputTokens: number;
+    /** Dollars. */
     readonly cost: number;
   };
 }
@@ -262,9 +281,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
  * ```ts
  * const metrics = createMetrics();
  * const measured = gpt.pipe(withRetry(), withMetrics(metrics));
- * metrics.metrics$.subscribe((m) => log(m.outcome, m.timeToFirstTokenMs));
+ * metrics.metrics$.subscribe((m) => console.log(m.outcome, m.timeToFirstTokenMs));
  * // or just a callback, timed on a given scheduler:
- * gpt.pipe(withMetrics((m) => histogram.observe(m.durationMs), { scheduler }));
+ * gpt.pipe(withMetrics((m) => console.log(m.durationMs), { scheduler: asyncScheduler }));
  * ```
  *
  * @param sink A {@link Metrics} (its clock is used), or a function called with each record.

@@ -26,30 +26,53 @@ import { type CallMetrics, observedModel, trackCall } from './track.js';
  * Names prefixed `rxllm.` are this library's own additions.
  */
 export const GEN_AI = Object.freeze({
+  /** The operation: `chat` unless `operationName` says otherwise. */
   OPERATION_NAME: 'gen_ai.operation.name',
+  /** The provider's name (`openai`, `anthropic`, …). */
   PROVIDER_NAME: 'gen_ai.provider.name',
   /** Deprecated by `gen_ai.provider.name`; emitted only with `legacySystemAttribute`. */
   SYSTEM: 'gen_ai.system',
+  /** The model asked for. */
   REQUEST_MODEL: 'gen_ai.request.model',
+  /** The request's `maxTokens`. */
   REQUEST_MAX_TOKENS: 'gen_ai.request.max_tokens',
+  /** The request's `temperature`. */
   REQUEST_TEMPERATURE: 'gen_ai.request.temperature',
+  /** The request's `topP`. */
   REQUEST_TOP_P: 'gen_ai.request.top_p',
+  /** The request's `stop` sequences. */
   REQUEST_STOP_SEQUENCES: 'gen_ai.request.stop_sequences',
+  /** The vendor's response id. */
   RESPONSE_ID: 'gen_ai.response.id',
+  /** The model the vendor reports answering. */
   RESPONSE_MODEL: 'gen_ai.response.model',
+  /** The vendor's finish reason (else the normalized one), as a one-element array. */
   RESPONSE_FINISH_REASONS: 'gen_ai.response.finish_reasons',
+  /** Prompt tokens. */
   USAGE_INPUT_TOKENS: 'gen_ai.usage.input_tokens',
+  /** Answer tokens. */
   USAGE_OUTPUT_TOKENS: 'gen_ai.usage.output_tokens',
+  /** Prompt tokens read from the vendor's cache. */
   USAGE_CACHE_READ_INPUT_TOKENS: 'gen_ai.usage.cache_read.input_tokens',
+  /** `input` or `output`, on the token-usage histogram. */
   TOKEN_TYPE: 'gen_ai.token.type',
+  /** The `LLMError` kind of a failed call. */
   ERROR_TYPE: 'error.type',
+  /** Histogram of call durations, in seconds. */
   METRIC_OPERATION_DURATION: 'gen_ai.client.operation.duration',
+  /** Histogram of tokens per call, by `gen_ai.token.type`. */
   METRIC_TOKEN_USAGE: 'gen_ai.client.token.usage',
+  /** Histogram of times to the first content, in seconds. */
   METRIC_TIME_TO_FIRST_CHUNK: 'gen_ai.client.operation.time_to_first_chunk',
+  /** rxllm's attribute: the call's cost in dollars. */
   COST: 'rxllm.usage.cost',
+  /** rxllm's histogram of cost per call, in dollars. */
   METRIC_COST: 'rxllm.client.cost',
+  /** rxllm's attribute: time to the first content, in ms. */
   TIME_TO_FIRST_TOKEN_MS: 'rxllm.response.time_to_first_token_ms',
+  /** rxllm's attribute: how the call ended (`success`, `error`, …). */
   OUTCOME: 'rxllm.outcome',
+  /** rxllm's attribute: candidates that failed before the answer. */
   FALLBACKS: 'rxllm.fallbacks',
 } as const);
 

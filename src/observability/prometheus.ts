@@ -6,23 +6,40 @@ export type Labels = { readonly [name: string]: string };
 
 /** A counter or a gauge: one value per label set. */
 export interface ScalarFamily {
+  /** The metric's name (sanitized when rendered). */
   readonly name: string;
+  /** The `# HELP` text. */
   readonly help: string;
+  /** The Prometheus type. */
   readonly type: 'counter' | 'gauge';
-  readonly samples: readonly { readonly labels: Labels; readonly value: number }[];
+  /** One value per label set. */
+  readonly samples: readonly {
+    /** The sample's labels. */
+    readonly labels: Labels;
+    /** Its value. */
+    readonly value: number;
+  }[];
 }
 
 /** A histogram: cumulative bucket counts per label set, bounds in the family's unit. */
 export interface HistogramFamily {
+  /** The metric's name (sanitized when rendered). */
   readonly name: string;
+  /** The `# HELP` text. */
   readonly help: string;
+  /** The Prometheus type. */
   readonly type: 'histogram';
+  /** One histogram per label set. */
   readonly samples: readonly {
+    /** The sample's labels. */
     readonly labels: Labels;
+    /** Upper bounds of the buckets (`le`), ascending. */
     readonly bounds: readonly number[];
     /** `counts[i]` observations were at most `bounds[i]` (cumulative). */
     readonly counts: readonly number[];
+    /** Sum of every observation. */
     readonly sum: number;
+    /** Number of observations. */
     readonly count: number;
   }[];
 }

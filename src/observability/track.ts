@@ -31,13 +31,19 @@ export interface CallMetrics {
   readonly durationMs: number;
   /** Milliseconds from subscribe to the first content event; absent when none arrived. */
   readonly timeToFirstTokenMs?: number;
+  /** Prompt tokens. */
   readonly inputTokens: number;
+  /** Answer tokens. */
   readonly outputTokens: number;
+  /** Prompt tokens read from the vendor's cache. */
   readonly cachedInputTokens?: number;
+  /** Reasoning tokens, when reported. */
   readonly reasoningTokens?: number;
   /** Dollars, from the `finish` (0 when the call did not finish). */
   readonly cost: number;
+  /** How the call ended. */
   readonly outcome: CallOutcome;
+  /** The normalized finish reason, when the call finished. */
   readonly finishReason?: FinishReason;
   /** The vendor's own finish value (`end_turn`, `STOP`). */
   readonly rawFinishReason?: string;

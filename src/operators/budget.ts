@@ -62,6 +62,7 @@ export interface BudgetConfig extends SpecOptions {
 
 /** A call's cost as a budget estimates it before sending, in dollars. */
 export interface BudgetEstimate {
+  /** Prompt tokens, estimated. */
   readonly inputTokens: number;
   /** `maxTokens`, else the model's output limit, else `defaultMaxOutputTokens`. */
   readonly maxOutputTokens: number;

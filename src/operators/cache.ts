@@ -159,7 +159,7 @@ const HOUR = 3_600_000;
  * ## Example
  * ```ts
  * const responses = createCache({ maxEntries: 500, replay: 'paced' });
- * const model = openai({ model: 'gpt-4o-mini' }).pipe(retry(), responses.policy());
+ * const model = openai({ model: 'gpt-4o-mini' }).pipe(withRetry(), responses.policy());
  * await collect(model.stream({ messages, temperature: 0 })); // a miss: calls OpenAI
  * await collect(model.stream({ messages, temperature: 0 })); // a hit: cached === true, cost 0
  * ```

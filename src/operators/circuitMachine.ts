@@ -18,35 +18,53 @@
 
 /** Outcomes of one slice of the sliding window (`slot` = ⌊time / bucket length⌋). */
 export interface CircuitBucket {
+  /** The slice: ⌊time / bucket length⌋. */
   readonly slot: number;
+  /** Calls that succeeded in the slot. */
   readonly successes: number;
+  /** Calls that failed in the slot. */
   readonly failures: number;
 }
 
 /** Calls flow; outcomes are counted (consecutive failures, and a sliding window of buckets). */
 export interface ClosedCircuit {
+  /** The discriminant: calls pass. */
   readonly state: 'closed';
+  /** Counts transitions, so late outcomes of an older state are ignored. */
   readonly epoch: number;
+  /** Failures since the last success. */
   readonly consecutiveFailures: number;
+  /** Outcomes in the sliding window, by time slot. */
   readonly buckets: readonly CircuitBucket[];
 }
 
 /** Calls fail fast until `until`; `opens` counts the openings since the circuit last closed. */
 export interface OpenCircuit {
+  /** The discriminant: calls fail at once with `circuit_open`. */
   readonly state: 'open';
+  /** Counts transitions, so late outcomes of an older state are ignored. */
   readonly epoch: number;
+  /** When it opened (scheduler time). */
   readonly openedAt: number;
+  /** When trial calls may start (scheduler time). */
   readonly until: number;
+  /** Times it opened in a row (the open time grows with it). */
   readonly opens: number;
 }
 
 /** At most `halfOpenProbes` calls (`probes` in flight) test the provider; `successes` so far. */
 export interface HalfOpenCircuit {
+  /** The discriminant: a few trial calls pass. */
   readonly state: 'half-open';
+  /** Counts transitions, so late outcomes of an older state are ignored. */
   readonly epoch: number;
+  /** When it became half-open (scheduler time). */
   readonly since: number;
+  /** Trial calls in flight. */
   readonly probes: number;
+  /** Trial calls that succeeded. */
   readonly successes: number;
+  /** Times it opened in a row. */
   readonly opens: number;
 }
 
@@ -55,9 +73,11 @@ export type CircuitState = ClosedCircuit | OpenCircuit | HalfOpenCircuit;
 
 /** What the trip rule sees, in the closed state, after a failure. */
 export interface CircuitStats {
+  /** Failures since the last success, this one included. */
   readonly consecutiveFailures: number;
   /** Calls with an outcome inside the sliding window (this failure included). */
   readonly calls: number;
+  /** Failed calls inside the sliding window. */
   readonly failures: number;
   /** `failures / calls` (0 when there were no calls). */
   readonly failureRate: number;

@@ -79,8 +79,11 @@ export interface CircuitBreakerConfig {
 
 /** A circuit changed state (as seen by this process). */
 export interface CircuitTransition extends ModelRef {
+  /** The store key of the circuit. */
   readonly key: string;
+  /** The state before. */
   readonly from: CircuitState;
+  /** The state after. */
   readonly to: CircuitState;
   /** `scheduler.now()` when it happened. */
   readonly at: number;

@@ -81,21 +81,31 @@ export interface MemberAnswer {
   readonly index: number;
   /** Who answered: the member's last `start`, or the pool model's names when it never started. */
   readonly provider: string;
+  /** The model that answered. */
   readonly model: string;
   /** The vendor's response id, from the member's `start`. */
   readonly responseId: string | undefined;
+  /** Where the member is. */
   readonly status: MemberStatus;
+  /** Its weight in the vote. */
   readonly weight: number;
+  /** Its answer since its last `reset`. */
   readonly text: string;
+  /** Its visible reasoning. */
   readonly reasoning: string;
+  /** Its completed tool calls. */
   readonly toolCalls: readonly ToolCallEvent[];
   /** The member's content events (`text`, `reasoning`, `tool-call-delta`, `tool-call`) since its last `reset`. */
   readonly content: readonly TokenEvent[];
+  /** Why its answer ended, when it finished. */
   readonly finishReason: FinishReason | undefined;
+  /** The vendor's own finish reason. */
   readonly rawFinishReason: string | undefined;
   /** From its `finish`; zero for members that failed or were cancelled (their vendors may still bill). */
   readonly usage: Usage;
+  /** From its `finish`; zero for members that failed or were cancelled. */
   readonly cost: Cost;
+  /** Why it failed, when it did. */
   readonly error: LLMError | undefined;
   /** Milliseconds from the start of the fusion to the member's first content event. */
   readonly timeToFirstTokenMs: number | undefined;
@@ -124,12 +134,15 @@ export interface FusionResult {
    * default ⌊N/2⌋+1 for a majority vote (reach it) and half the total weight otherwise (exceed it).
    */
   readonly quorum: number;
+  /** Whether the chosen group reached the quorum. */
   readonly quorumReached: boolean;
   /** True when the decision came before every member ended (members were cancelled). */
   readonly early: boolean;
+  /** The strategy that decided (`majority`, `weighted`, or yours). */
   readonly strategy: string;
   /** Sum of every member's reported usage and cost. */
   readonly usage: Usage;
+  /** Sum of every member's cost. */
   readonly cost: Cost;
   /** Milliseconds from subscribe to the decision. */
   readonly latencyMs: number;
@@ -140,14 +153,30 @@ export interface FusionResult {
  * then one `result` (then completion).
  */
 export type FusionEvent =
-  | { readonly type: 'member-event'; readonly index: number; readonly event: TokenEvent }
   | {
-      readonly type: 'member-status';
+      /** A member's event. */
+      readonly type: 'member-event';
+      /** The member's position in the pool. */
       readonly index: number;
+      /** The event, as the member emitted it. */
+      readonly event: TokenEvent;
+    }
+  | {
+      /** A member's status changed. */
+      readonly type: 'member-status';
+      /** The member's position in the pool. */
+      readonly index: number;
+      /** Its new status. */
       readonly status: MemberStatus;
+      /** Why it failed, with status `failed`. */
       readonly error?: LLMError;
     }
-  | { readonly type: 'result'; readonly result: FusionResult };
+  | {
+      /** The decision (always last). */
+      readonly type: 'result';
+      /** The chosen answer and how it was reached. */
+      readonly result: FusionResult;
+    };
 
 /** Counters over every fusion of one fused model. */
 export interface FusionMetrics {
@@ -159,13 +188,17 @@ export interface FusionMetrics {
   readonly noQuorum: number;
   /** Results decided early, and the members that cancelled. */
   readonly early: number;
+  /** Members cancelled by early decisions. */
   readonly cancelledMembers: number;
   /** Results by agreement, in ten buckets: `[0, 0.1)`, …, `[0.9, 1]`. */
   readonly agreement: readonly number[];
+  /** Mean agreement over every result. */
   readonly meanAgreement: number;
   /** US dollars over every result, and per result. */
   readonly totalCost: number;
+  /** Mean dollars per result. */
   readonly costPerFusion: number;
+  /** Mean milliseconds from subscribe to decision. */
   readonly meanLatencyMs: number;
 }
 
@@ -175,6 +208,7 @@ export interface FusedModel extends LanguageModel {
   run(request: ChatRequest): Observable<FusionEvent>;
   /** Metrics over every fusion run through this model, now and on every change. */
   readonly metrics$: Observable<FusionMetrics>;
+  /** Metrics over every fusion run through this model, now. */
   metrics(): FusionMetrics;
 }
 
@@ -216,7 +250,7 @@ interface MemberState {
  *
  * ## Example
  * ```ts
- * const jury = fuse({ quorum: 2 })([gpt, claude, gemini]);
+ * const jury = fuse({ quorum: 2 })([gpt, claude, flash]);
  * const answer = await collect(jury.stream({ messages, temperature: 0 })); // cost: all three
  * jury.run(request).subscribe((e) => e.type === 'result' && console.log(e.result.agreement));
  * ```
@@ -234,7 +268,7 @@ export function fuse(options: FuseOptions = {}): (pool: ModelPool) => FusedModel
  *
  * ## Example
  * ```ts
- * fusion([gpt, claude, gemini], { similarity: 'edit', threshold: 0.9 }).run(request).subscribe(render);
+ * fusion([gpt, claude, flash], { similarity: 'edit', threshold: 0.9 }).run(request).subscribe(render);
  * ```
  */
 export function fusion(pool: ModelPool, options: FuseOptions = {}): FusedModel {

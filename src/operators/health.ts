@@ -137,8 +137,8 @@ export interface HealthMonitor {
  * ```ts
  * const monitor = createHealthMonitor({ models: [gpt, claude], intervalMs: 60_000 });
  * const pool = [gpt, claude].map((m) => m.pipe(monitor.track()));
- * const app = withFallback(pool, { isHealthy: monitor.isHealthy });
- * monitor.health$.subscribe((s) => dashboard.update(s.models)); // probes run while this is subscribed
+ * const app = pipe(route({ isHealthy: monitor.isHealthy }), withFallback())(pool);
+ * monitor.health$.subscribe((s) => console.table(s.models)); // probes run while this is subscribed
  * ```
  *
  * @see withHealth
@@ -263,7 +263,7 @@ export function createHealthMonitor(config: HealthMonitorConfig = {}): HealthMon
  * ## Example
  * ```ts
  * const monitor = createHealthMonitor({ models: [gpt, claude] });
- * const tracked = gpt.pipe(retry(), withHealth(monitor));
+ * const tracked = gpt.pipe(withRetry(), withHealth(monitor));
  * if (!monitor.isHealthy(gpt)) console.log('gpt is down');
  * ```
  *

@@ -11,15 +11,28 @@ export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
 
 /** The outcome of one call or probe. */
 export type HealthOutcome =
-  { readonly ok: true; readonly latencyMs?: number } | { readonly ok: false; readonly error: LLMError };
+  | {
+      /** The call succeeded. */
+      readonly ok: true;
+      /** Its time to first token, in ms. */
+      readonly latencyMs?: number;
+    }
+  | {
+      /** The call failed. */
+      readonly ok: false;
+      /** Why. */
+      readonly error: LLMError;
+    };
 
 /** The last active probe of a model. */
 export interface ProbeResult {
   /** The scheduler's clock when the probe ended. */
   readonly at: number;
+  /** Whether the probe answered. */
   readonly ok: boolean;
   /** Time from the probe's start to its first token (or answer). */
   readonly latencyMs?: number;
+  /** Why it failed, when it did. */
   readonly error?: LLMError;
 }
 
@@ -38,6 +51,7 @@ export interface HealthRules {
 
 /** One model's health, as read from a snapshot. */
 export interface ModelHealth extends ModelRef {
+  /** `healthy`, `degraded` (slow or some errors) or `unhealthy` (skipped by routing). */
   readonly status: HealthStatus;
   /** When `status` last changed (the scheduler's clock). */
   readonly since: number;
@@ -45,11 +59,15 @@ export interface ModelHealth extends ModelRef {
   readonly errorRate: number;
   /** Outcomes in the window. */
   readonly calls: number;
+  /** Failures in a row, probes and traffic. */
   readonly consecutiveFailures: number;
+  /** Successes in a row. */
   readonly consecutiveSuccesses: number;
   /** Moving average of the time to first token, in milliseconds (`undefined` before the first sample). */
   readonly latencyMs: number | undefined;
+  /** The last active probe's result, if any ran. */
   readonly lastProbe: ProbeResult | undefined;
+  /** The last failure's error. */
   readonly lastError: LLMError | undefined;
 }
 

@@ -10,7 +10,7 @@ import { createRateLimiter, type RateLimitConfig, type RateLimiter } from './rat
  * Given a config, the policy creates its limiter once, so every model it is applied to shares the same
  * buckets. Given a limiter from {@link createRateLimiter}, it uses that one (and its `state$`). With no
  * limit set it returns each model unchanged. In a pipeline, put it innermost, next to the provider, so
- * retries and fallbacks wait for their own turn: `openai(...).pipe(rateLimit(cfg), retry(), withTimeout())`.
+ * retries and fallbacks wait for their own turn: `openai(...).pipe(rateLimit(cfg), withRetry(), withTimeout())`.
  *
  * ## Example
  * ```ts

@@ -28,7 +28,12 @@ export interface RateLimitConfig {
    * Bucket sizes: how much may go at once after a quiet spell. Default: one minute's worth of each limit
    * (the vendors' own accounting). Each must be at least 1.
    */
-  readonly burst?: { readonly requests?: number; readonly tokens?: number };
+  readonly burst?: {
+    /** Requests the bucket holds when full. */
+    readonly requests?: number;
+    /** Tokens the bucket holds when full. */
+    readonly tokens?: number;
+  };
   /** What the limits are counted per. Default `'provider'`. */
   readonly key?: RateLimitKey;
   /**
@@ -64,6 +69,7 @@ export interface RateLimitCost {
 
 /** A call's admission: what it reserved, how long it waited, and how to settle the reservation. */
 export interface RatePermit {
+  /** The bucket key the call was counted against. */
   readonly key: string;
   /** Tokens reserved (the estimate, capped at the token bucket's capacity; 0 without a token limit). */
   readonly tokens: number;
@@ -78,6 +84,7 @@ export interface RatePermit {
 
 /** Counters of one key's queue, for dashboards. */
 export interface RateLimitLaneState {
+  /** The bucket key. */
   readonly key: string;
   /** Calls waiting now. */
   readonly queued: number;
@@ -101,6 +108,7 @@ export interface RateLimitLaneState {
 export interface RateLimiterState {
   /** The scheduler's clock when the state was read. */
   readonly at: number;
+  /** Each key's counters. */
   readonly lanes: Readonly<Record<string, RateLimitLaneState>>;
 }
 

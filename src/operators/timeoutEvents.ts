@@ -20,7 +20,7 @@ export type TimeoutPhase = 'first-token' | 'idle' | 'total';
  *
  * ## Example
  * ```ts
- * stream.pipe(timeoutEvents({ idleMs: 10_000 })).subscribe({
+ * gpt.stream(request).pipe(timeoutEvents({ idleMs: 10_000 })).subscribe({
  *   error: (e) => StreamTimeoutError.isTimeout(e) && console.log(e.phase, e.limitMs),
  * });
  * ```

@@ -99,10 +99,12 @@ export function shouldFallbackByDefault(error: LLMError): boolean {
  * Nesting order (documented once for the whole library):
  *
  * ```ts
- * const pool = [gpt, claude, gemini].map((m) =>
+ * const breaker = createCircuitBreaker();
+ * const spend = createBudget({ limits: { day: 20 } });
+ * const pool = [gpt, claude, flash].map((m) =>
  *   m.pipe(withTimeout({ firstTokenMs: 15_000, idleMs: 10_000 }), withCircuitBreaker(breaker), withRetry()),
  * );
- * const model = route(pool, …).pipe(withFallback({ onMidStream: 'restart' }), budget(…));
+ * const model = pipe(route({ strategy: 'cost' }), withFallback({ onMidStream: 'restart' }), spend.policy())(pool);
  * ```
  *
  * Per-provider policies go innermost: the timeout inside the breaker (a stall counts as a failure) and both
@@ -112,10 +114,10 @@ export function shouldFallbackByDefault(error: LLMError): boolean {
  *
  * ## Example
  * ```ts
- * const sturdy = gpt.pipe(withFallback({ candidates: [claude, gemini], onMidStream: 'restart' }));
+ * const sturdy = gpt.pipe(withFallback({ candidates: [claude, flash], onMidStream: 'restart' }));
  * sturdy.stream(request).subscribe((event) => {
  *   if (event.type === 'fallback') console.warn(`${event.from.provider} failed: ${event.error.kind}`);
- *   if (event.type === 'reset') clearScreen();
+ *   if (event.type === 'reset') console.clear();
  * });
  * ```
  *

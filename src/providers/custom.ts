@@ -49,6 +49,7 @@ export interface SseSourceConfig {
 
 /** An SSE endpoint as a source, made by {@link sseSource}. */
 export interface SseSource extends SseSourceConfig {
+  /** The discriminant, from `sseSource()`. */
   readonly kind: 'sse';
 }
 
@@ -59,7 +60,9 @@ export type CustomSource = CustomSourceFunction | SseSource;
 export interface CustomModelOptions {
   /** Provider label of events and errors. */
   readonly provider: string;
+  /** Model label of events and errors. */
   readonly model: string;
+  /** Where the events come from: an async iterable function, or `sseSource()`. */
   readonly source: CustomSource;
   /** Prices for the `finish` cost of a synthesized finish. Default: zero cost. */
   readonly pricing?: Pricing;

@@ -15,7 +15,7 @@ import {
  *
  * ## Example
  * ```ts
- * createStreamStore(stream, { catalog: createCatalog([myModelSpec]) });
+ * createStreamStore(stream$, { catalog: createCatalog([myModelSpec]) });
  * ```
  */
 export type StreamStoreOptions = TokenStreamStateOptions;
@@ -26,9 +26,9 @@ export type StreamStoreOptions = TokenStreamStateOptions;
  *
  * ## Example
  * ```ts
- * const store = createStreamStore(fromSSE('/api/generate', { body }));
+ * const store = createStreamStore(fromSSE('/api/generate', { body: request }));
  * const off = store.subscribe(() => render(store.getSnapshot()));
- * stopButton.onclick = () => store.stop();
+ * document.querySelector('button')!.onclick = () => store.stop();
  * ```
  */
 export interface StreamStore {

@@ -33,11 +33,12 @@ export type StreamStatus = 'idle' | 'streaming' | 'done' | 'error' | 'stopped';
  *
  * ## Example
  * ```ts
- * const view: TokenStreamState = store.getSnapshot();
- * label.textContent = `${view.provider ?? '…'}: ${view.text} ($${view.cost.toFixed(6)})`;
+ * const view: TokenStreamState = createStreamStore(gpt.stream(request)).getSnapshot();
+ * document.title = `${view.provider ?? '…'}: ${view.text} ($${view.cost.toFixed(6)})`;
  * ```
  */
 export interface TokenStreamState {
+  /** Where the stream is: `idle`, `streaming`, `done`, `error` or `stopped`. */
   readonly status: StreamStatus;
   /** The answer's text so far. Cleared by a `reset` event (a fallback that restarted the answer). */
   readonly text: string;
@@ -105,6 +106,7 @@ export const IDLE_STATE: TokenStreamState = Object.freeze({
  * ```
  */
 export interface TokenStreamProgress {
+  /** What the UI shows now. */
   readonly view: TokenStreamState;
   /** Characters of content streamed by the answering attempt. */
   readonly attemptChars: number;
@@ -131,7 +133,7 @@ export interface TokenStreamStateOptions {
  * ## Example
  * ```ts
  * let progress = initialProgress();
- * for (const event of events) progress = reduceTokenStream(progress, event);
+ * for (const event of await lastValueFrom(gpt.stream(request).pipe(toArray()))) progress = reduceTokenStream(progress, event);
  * ```
  */
 export function initialProgress(): TokenStreamProgress {
@@ -145,7 +147,7 @@ export function initialProgress(): TokenStreamProgress {
  *
  * ## Example
  * ```ts
- * const view$ = events$.pipe(scan((p, e) => reduceTokenStream(p, e), initialProgress()), map((p) => p.view));
+ * const view$ = gpt.stream(request).pipe(scan((p, e) => reduceTokenStream(p, e), initialProgress()), map((p) => p.view));
  * ```
  *
  * @param progress The progress so far.

@@ -10,7 +10,7 @@ import type { TokenStreamState } from './tokenStreamState.js';
  * ## Example
  * ```ts
  * const catalog = createCatalog([myModelSpec]); // module scope: a stable identity
- * useTokenStream(stream, { catalog });
+ * useTokenStream(stream$, { catalog });
  * ```
  */
 export type UseTokenStreamOptions = StreamStoreOptions;
@@ -20,7 +20,7 @@ export type UseTokenStreamOptions = StreamStoreOptions;
  *
  * ## Example
  * ```tsx
- * const { text, status, stop }: TokenStreamView = useTokenStream(stream);
+ * const { text, status, stop }: TokenStreamView = useTokenStream(stream$);
  * ```
  */
 export interface TokenStreamView extends TokenStreamState {
@@ -39,6 +39,7 @@ export interface TokenStreamView extends TokenStreamState {
  *
  * ## Example
  * ```tsx
+ * import { useMemo } from 'react';
  * function Answer({ prompt }: { prompt: string }) {
  *   const stream = useMemo(() => fromSSE('/api/generate', { body: { prompt } }), [prompt]);
  *   const { text, status, provider, cost, stop } = useTokenStream(stream);

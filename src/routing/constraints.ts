@@ -3,8 +3,11 @@ import type { RouteCandidate } from './types.js';
 
 /** Minimum catalog quality per `hints.complexity`. */
 export interface ComplexityFloors {
+  /** Least quality for `complexity: 'low'`. */
   readonly low: number;
+  /** Least quality for `complexity: 'medium'`. */
   readonly medium: number;
+  /** Least quality for `complexity: 'high'`. */
   readonly high: number;
 }
 

@@ -21,6 +21,7 @@ import { relay } from '../operators/internal/relay.js';
 
 /** Something that can tell whether a model's call fits a budget (a {@link Budget} is one). */
 export interface AffordabilityCheck {
+  /** Whether a call of `request` to `model` fits what is left. */
   canAfford(model: ModelRef, request: ChatRequest): boolean;
 }
 
@@ -54,9 +55,11 @@ export interface RouterOptions extends SpecOptions {
 
 /** The ranking of a pool for one request, before it is committed. */
 export interface RoutePlan {
+  /** The strategy's name. */
   readonly strategy: string;
   /** Eligible candidates, best first. Empty when `error` is set. */
   readonly ranked: readonly RouteCandidate[];
+  /** Models left out by a constraint, with why. */
   readonly rejected: readonly RouteRejection[];
   /** Why no model qualifies: `budget` when only budgets excluded some, `unavailable` when only health did, else `invalid_request`. */
   readonly error?: LLMError;
@@ -75,8 +78,11 @@ export interface RoutedModel extends LanguageModel {
  * `router.route()` is the pool policy; `decisions$` publishes every committed decision.
  */
 export interface Router {
+  /** Every committed decision, of every pool routed by this router. */
   readonly decisions$: Observable<RouteDecision>;
+  /** Observed latency, speed and in-flight counts per model. */
   readonly stats: ModelStats;
+  /** The prompt-token estimator (share it with budgets). */
   readonly estimator: TokenEstimator;
   /** The pool policy: `(pool) => model`. */
   route(): (pool: ModelPool) => RoutedModel;
@@ -108,9 +114,10 @@ export interface Router {
  *
  * ## Example
  * ```ts
- * const router = createRouter({ strategy: 'cost', budget });
+ * const spend = createBudget({ limits: { day: 20 } });
+ * const router = createRouter({ strategy: 'cost', budget: spend });
  * router.decisions$.subscribe((d) => console.log(d.reason));
- * const model = pipe(router.route(), withFallback(), budget.policy())([gpt4o, mini, haiku]);
+ * const model = pipe(router.route(), withFallback(), spend.policy())([gpt4o, mini, haiku]);
  * ```
  *
  * @see {@link route} for a router you do not need a handle on.

@@ -17,7 +17,7 @@ export type SpecLookup = (model: ModelRef) => ModelSpec | undefined;
  *
  * ## Example
  * ```ts
- * const specOf = specLookup({ specs: [{ ...mySpec, provider: 'acme', model: 'acme-1' }] });
+ * const specOf = specLookup({ specs: [{ ...myModelSpec, provider: 'acme', model: 'acme-1' }] });
  * specOf({ provider: 'openai', model: 'gpt-4o-mini' })?.pricing.input; // 0.15
  * ```
  *

@@ -28,7 +28,9 @@ export interface RouteCandidate {
   readonly quality: number;
   /** Runs locally (`spec.local`). */
   readonly local: boolean;
+  /** The call's estimated tokens and cost on this model. */
   readonly estimate: RouteEstimate;
+  /** What the router observed of this model. */
   readonly stats: ModelStatsSnapshot;
 }
 
@@ -66,7 +68,9 @@ export type RoutingStrategy = (
 
 /** A model the router left out, and why (one short phrase per failed constraint). */
 export interface RouteRejection {
+  /** The model left out. */
   readonly model: ModelRef;
+  /** Why, one line per constraint it failed. */
   readonly reasons: readonly string[];
 }
 
@@ -74,6 +78,7 @@ export interface RouteRejection {
 export interface RouteDecision {
   /** The strategy's name. */
   readonly strategy: string;
+  /** The model tried first. */
   readonly chosen: ModelRef;
   /** The rest of the ranking, in the order a fallback walks it. */
   readonly fallbacks: readonly ModelRef[];

@@ -12,7 +12,8 @@ export function isPromiseLike<T>(value: MaybePromise<T>): value is PromiseLike<T
  * time), from the promise for an asynchronous one.
  *
  * @example
- * fromMaybePromise(store.get('breaker:openai/gpt-4o')).pipe(switchMap((state) => ...));
+ * const store = memoryStore();
+ * fromMaybePromise(store.get('breaker:openai/gpt-4o')).subscribe((state) => console.log(state ?? 'closed'));
  */
 export function fromMaybePromise<T>(value: MaybePromise<T>): Observable<T> {
   return isPromiseLike(value) ? from(value) : of(value);

@@ -38,11 +38,17 @@ export interface RedisClientLike {
   readonly status: string;
   /** Where the client connects, to name it in errors (credentials are never shown). */
   readonly options?: RedisTargetOptions;
+  /** Sends one command (`EVALSHA`, `GET`, …) and resolves with its reply. */
   call(command: string, ...args: (string | number)[]): Promise<unknown>;
+  /** Listens to connection events (`ready`, `error`, `close`, …). */
   on(event: string, listener: (...args: unknown[]) => void): unknown;
+  /** Stops listening. */
   off(event: string, listener: (...args: unknown[]) => void): unknown;
+  /** Connects a client created with `lazyConnect`. */
   connect?(): Promise<unknown>;
+  /** Closes the connection after pending replies. */
   quit(): Promise<unknown>;
+  /** Closes the connection at once. */
   disconnect(): void;
 }
 
@@ -81,22 +87,38 @@ export interface RedisStoreOptions {
 export type RedisStoreEvent =
   /** Redis did not answer `op` in time; it ran on the local fallback store instead. */
   | {
+      /** The discriminant. */
       readonly type: 'fail-open';
+      /** The operation. */
       readonly op: RedisStoreOperation;
+      /** The key it was on. */
       readonly key: string;
+      /** Why Redis could not serve it. */
       readonly error: LLMError;
     }
   /** Redis did not answer `op` in time; the operation failed with `error`. */
   | {
+      /** The discriminant. */
       readonly type: 'fail-closed';
+      /** The operation. */
       readonly op: RedisStoreOperation;
+      /** The key it was on. */
       readonly key: string;
+      /** The error the operation failed with. */
       readonly error: LLMError;
     }
   /** The connection is lost (or could not be made); the client keeps reconnecting. */
-  | { readonly type: 'down'; readonly error: LLMError }
+  | {
+      /** The discriminant. */
+      readonly type: 'down';
+      /** Why the connection is lost. */
+      readonly error: LLMError;
+    }
   /** The connection is (again) ready; operations go to Redis. */
-  | { readonly type: 'up' };
+  | {
+      /** The discriminant. */
+      readonly type: 'up';
+    };
 
 /** A {@link StateStore} on Redis, with its fault events. Every method answers with a promise. */
 export interface RedisStateStore extends StateStore {

@@ -15,6 +15,7 @@ export interface StateStore {
   get(key: string): MaybePromise<string | undefined>;
   /** Sets `key`; with `ttlMs`, it expires after that long. */
   set(key: string, value: string, options?: StoreWriteOptions): MaybePromise<void>;
+  /** Removes `key` (nothing happens when it is absent). */
   delete(key: string): MaybePromise<void>;
   /**
    * Sets `key` to `next` only if it currently holds `expected` (`undefined`: absent). True if it did.
@@ -60,19 +61,25 @@ export interface StoreWriteOptions {
 
 /** Options of {@link StateStore.increment}: the ceiling the result must stay under. */
 export interface IncrementOptions extends StoreWriteOptions {
+  /** The highest the value may become; above it nothing is added. */
   readonly limit?: number;
 }
 
 /** What {@link StateStore.increment} did: whether it added, and the number afterwards. */
 export interface IncrementResult {
+  /** Whether the addition happened. */
   readonly ok: boolean;
+  /** The number at the key afterwards. */
   readonly value: number;
 }
 
 /** One take from a token bucket: how many tokens, the bucket's shape, and the caller's clock. */
 export interface TokenTake {
+  /** Tokens to take (negative: to give back). */
   readonly tokens: number;
+  /** The most tokens the bucket holds. */
   readonly capacity: number;
+  /** Tokens added per millisecond. */
   readonly refillPerMs: number;
   /** The caller's clock, in milliseconds. */
   readonly now: number;
@@ -86,6 +93,7 @@ export interface TokenTake {
 
 /** What {@link StateStore.takeTokens} did: whether it took, what is left, and how long to wait otherwise. */
 export interface TokenTakeResult {
+  /** Whether the tokens were taken. */
   readonly ok: boolean;
   /** Tokens left after the take (or now, if nothing was taken). */
   readonly remaining: number;

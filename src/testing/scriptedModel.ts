@@ -10,12 +10,22 @@ import { splitTokens } from './simulator/scenario.js';
 export interface Script {
   /** The answer: a string (split into word tokens) or the exact chunks. Default `"ok"`. */
   readonly text?: string | readonly string[];
-  readonly toolCalls?: readonly { readonly id?: string; readonly name: string; readonly args: unknown }[];
+  /** Tool calls to emit after the text. */
+  readonly toolCalls?: readonly {
+    /** The call id. Default: generated. */
+    readonly id?: string;
+    /** The tool's name. */
+    readonly name: string;
+    /** The arguments. */
+    readonly args: unknown;
+  }[];
+  /** The finish reason. Default `stop` (`tool-calls` with tool calls). */
   readonly finish?: FinishReason;
   /** Default: input 10, output = number of chunks. */
   readonly usage?: Usage;
   /** Fail with this error kind (or error) after `failAfter` content chunks (default 0: before any). */
   readonly fail?: LLMErrorKind | LLMError;
+  /** Content chunks emitted before `fail`. Default 0. */
   readonly failAfter?: number;
   /** Complete without a finish after `truncateAfter` chunks (a stream cut short). */
   readonly truncateAfter?: number;
@@ -29,13 +39,16 @@ export interface Script {
 
 /** Options of {@link scriptedModel}. */
 export interface ScriptedModelOptions {
+  /** The provider name in events. Default `scripted`. */
   readonly provider?: string;
+  /** The model name in events. Default `scripted-1`. */
   readonly model?: string;
   /**
    * Answers in order, one per subscription; the last one repeats. A function is called with the request
    * and the zero-based call number.
    */
   readonly scripts?: readonly Script[] | ((request: ChatRequest, call: number) => Script);
+  /** Prices for the `finish` cost. Default: free. */
   readonly pricing?: Pricing;
   /** Scheduler for delays; pass a `TestScheduler` for marble tests. Default `asyncScheduler`. */
   readonly scheduler?: SchedulerLike;
@@ -58,7 +71,7 @@ export interface ScriptedModel extends LanguageModel {
  *
  * @example
  * const flaky = scriptedModel({ scripts: [{ fail: 'overloaded' }, { text: 'Hello there' }] });
- * await collect(flaky.pipe(retry()).stream(request)); // text: 'Hello there', flaky.calls() === 2
+ * await collect(flaky.pipe(withRetry()).stream(request)); // text: 'Hello there', flaky.calls() === 2
  */
 export function scriptedModel(options: ScriptedModelOptions = {}): ScriptedModel {
   const provider = options.provider ?? 'scripted';

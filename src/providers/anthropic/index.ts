@@ -42,12 +42,15 @@ export const ANTHROPIC_API_KEY_ENV = 'ANTHROPIC_API_KEY';
  *
  * ## Example
  * ```ts
- * const call: AnthropicCallOptions = { signal: controller.signal, maxRetries: 0 };
+ * const call: AnthropicCallOptions = { signal: AbortSignal.timeout(60_000), maxRetries: 0 };
  * ```
  */
 export interface AnthropicCallOptions {
+  /** Aborts the call when the subscriber leaves. */
   readonly signal?: AbortSignal;
+  /** Always 0: retrying is the pipeline's job. */
   readonly maxRetries?: number;
+  /** Extra headers of the call. */
   readonly headers?: { readonly [name: string]: string };
 }
 
@@ -63,10 +66,16 @@ export interface AnthropicCallOptions {
  * ```
  */
 export interface AnthropicClient {
+  /** The Messages API. */
   readonly messages: {
-    /** Called with an {@link AnthropicRequestBody} (typed loosely so the SDK's own params type fits). */
+    /** Called with the Messages API body rxllm builds (typed loosely so the SDK's own params type fits). */
     create(
-      body: { readonly model: string; readonly stream: true },
+      body: {
+        /** The model to run. */
+        readonly model: string;
+        /** Always `true`: rxllm streams. */
+        readonly stream: true;
+      },
       options?: AnthropicCallOptions,
     ): PromiseLike<AsyncIterable<unknown>>;
   };
@@ -102,7 +111,7 @@ export interface AnthropicOptions extends ProviderOptions {
  * `max_tokens`, which Anthropic requires, defaults to the catalog's output limit for the model (else
  * 4096). A trailing assistant message is a prefill Claude continues, which `withFallback`'s `continue`
  * relies on. `responseFormat: { type: 'json' }` is an instruction in `system` (Anthropic has no JSON mode
- * on every model; see {@link jsonInstruction}).
+ * on every model; see `jsonInstruction` in the adapter).
  *
  * ## Example
  * ```ts
@@ -112,7 +121,6 @@ export interface AnthropicOptions extends ProviderOptions {
  * });
  * ```
  *
- * @see jsonInstruction
  * @param options - model, key, transport and catalog.
  * @returns the model.
  */

@@ -45,12 +45,17 @@ export const GEMINI_API_KEY_ENV = ['GOOGLE_API_KEY', 'GEMINI_API_KEY'] as const;
  *
  * ## Example
  * ```ts
- * client.getGenerativeModel({ model: 'gemini-2.0-flash' }, { apiVersion: 'v1beta', baseUrl: 'http://127.0.0.1:8080' });
+ * import { GoogleGenerativeAI } from '@google/generative-ai';
+ * const options: GeminiSdkRequestOptions = { apiVersion: 'v1beta', baseUrl: 'http://127.0.0.1:8080' };
+ * new GoogleGenerativeAI(apiKey).getGenerativeModel({ model: 'gemini-2.0-flash' }, options);
  * ```
  */
 export interface GeminiSdkRequestOptions {
+  /** The API version path segment, e.g. `v1beta`. */
   readonly apiVersion?: string;
+  /** The API's root URL. */
   readonly baseUrl?: string;
+  /** Extra headers sent with every request. */
   readonly customHeaders?: Record<string, string>;
 }
 
@@ -59,14 +64,26 @@ export interface GeminiSdkRequestOptions {
  *
  * ## Example
  * ```ts
- * const { stream, response } = await sdkModel.generateContentStream(body, { signal });
+ * import { GoogleGenerativeAI } from '@google/generative-ai';
+ * const sdkModel: GeminiSdkModel = new GoogleGenerativeAI(apiKey).getGenerativeModel({ model: 'gemini-2.0-flash' });
+ * const body = { contents: [{ role: 'user', parts: [{ text: 'Hi' }] }] };
+ * const { stream } = await sdkModel.generateContentStream(body, { signal: AbortSignal.timeout(60_000) });
  * ```
  */
 export interface GeminiSdkModel {
+  /** Starts a streamed generation; `signal` aborts it. */
   generateContentStream(
     request: unknown,
-    options?: { readonly signal?: AbortSignal },
-  ): Promise<{ readonly stream: AsyncIterable<unknown>; readonly response: Promise<unknown> }>;
+    options?: {
+      /** Aborts the call. */
+      readonly signal?: AbortSignal;
+    },
+  ): Promise<{
+    /** The response chunks as they stream. */
+    readonly stream: AsyncIterable<unknown>;
+    /** The whole response, once the stream ended. */
+    readonly response: Promise<unknown>;
+  }>;
 }
 
 /**
@@ -80,7 +97,9 @@ export interface GeminiSdkModel {
  * ```
  */
 export interface GeminiClient {
+  /** The key the client was made with (registered for redaction). */
   readonly apiKey?: string;
+  /** A model handle of the SDK, with rxllm's request options. */
   getGenerativeModel(params: { model: string }, requestOptions?: GeminiSdkRequestOptions): GeminiSdkModel;
 }
 

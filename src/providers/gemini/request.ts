@@ -94,7 +94,9 @@ export interface GeminiGenerationConfig {
  * ```
  */
 export interface GeminiSafetySetting {
+  /** The harm category, e.g. `HARM_CATEGORY_HARASSMENT`. */
   readonly category: string;
+  /** When to block, e.g. `BLOCK_ONLY_HIGH`. */
   readonly threshold: string;
 }
 

@@ -21,11 +21,18 @@ export const OLLAMA_DEFAULT_HOST = 'http://127.0.0.1:11434';
  * aborted. An `Ollama` instance from the `ollama` package fits.
  */
 export interface OllamaChatClient {
-  /** Called with an {@link OllamaChatBody}. */
+  /** Starts a streamed chat; called with the request body rxllm builds (the `/api/chat` JSON body). */
   chat(request: {
+    /** The model to run. */
     readonly model: string;
+    /** Always `true`: rxllm streams. */
     readonly stream: true;
-  }): Promise<AsyncIterable<OllamaChatChunk> & { abort(): void }>;
+  }): Promise<
+    AsyncIterable<unknown> & {
+      /** Stops the stream (the subscriber left). */
+      abort(): void;
+    }
+  >;
 }
 
 /** Options of {@link ollama}. */
@@ -124,7 +131,7 @@ export function ollama(options: OllamaOptions): LanguageModel {
         const iterator = await client.chat(payload);
         if (signal.aborted) iterator.abort();
         else signal.addEventListener('abort', () => iterator.abort(), { once: true });
-        return iterator;
+        return iterator as AsyncIterable<OllamaChatChunk>;
       };
       return sdkStream(open, mapper, (error) => mapOllamaSdkError(error, context, seen));
     });

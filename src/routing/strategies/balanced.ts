@@ -14,8 +14,9 @@ export interface BalancedWeights {
 
 /** Options of {@link balancedStrategy}. */
 export interface BalancedOptions {
+  /** How much cost, quality and speed count. Default 1 each. */
   readonly weights?: BalancedWeights;
-  /** Passed to {@link expectedLatencyMs}. Default 600 000. */
+  /** Latency observations older than this (ms) are ignored: the model counts as unmeasured. Default 600 000. */
   readonly staleAfterMs?: number;
 }
 

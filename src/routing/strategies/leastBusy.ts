@@ -6,7 +6,10 @@ import { ascending, rankBy } from './compare.js';
  *
  * ## Example
  * ```ts
- * route({ strategy: leastBusyStrategy() })([replicaA, replicaB]);
+ * const replicas = ['http://gpu-a:8000/v1', 'http://gpu-b:8000/v1'].map((baseURL) =>
+ *   openaiCompatible({ name: 'vllm', baseURL, model: 'llama-3.1-8b' }),
+ * );
+ * route({ strategy: leastBusyStrategy() })(replicas);
  * ```
  *
  * @returns The strategy.

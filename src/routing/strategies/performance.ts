@@ -39,7 +39,7 @@ export function expectedLatencyMs(
 }
 
 /**
- * Fastest first, from live traffic: by expected latency (see {@link expectedLatencyMs}), local models
+ * Fastest first, from live traffic: by expected latency (its moving-average time to first token plus the expected output at its observed speed), local models
  * first among equals, then pool order. Unmeasured models go first by default so each gets measured.
  * The router feeds the moving averages from every call through it, so the order adapts when a provider
  * slows down.
@@ -47,7 +47,7 @@ export function expectedLatencyMs(
  * ## Example
  * ```ts
  * const router = createRouter({ strategy: performanceStrategy({ staleAfterMs: 60_000 }) });
- * pipe(router.route(), withFallback())([ollamaLlama, gpt4oMini]);
+ * pipe(router.route(), withFallback())([llama, mini]);
  * ```
  *
  * @param options - Staleness, resolution and the place of unmeasured models.

@@ -6,7 +6,8 @@ import type { RoutingStrategy } from '../types.js';
  *
  * ## Example
  * ```ts
- * route({ strategy: roundRobinStrategy() })([keyA, keyB, keyC]); // A, B, C, A, …
+ * const keys = ['sk-a', 'sk-b', 'sk-c'].map((apiKey) => openai({ apiKey, model: 'gpt-4o-mini' }));
+ * route({ strategy: roundRobinStrategy() })(keys); // a, b, c, a, …
  * ```
  *
  * @returns The strategy.

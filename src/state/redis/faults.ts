@@ -36,10 +36,15 @@ export function redactRedisUrl(url: string): string {
 
 /** The connection fields of an ioredis client's `options` used to name it in messages. */
 export interface RedisTargetOptions {
+  /** The server's host. */
   readonly host?: string;
+  /** The server's TCP port. */
   readonly port?: number;
+  /** A Unix socket path, instead of host and port. */
   readonly path?: string | null;
+  /** The database number. */
   readonly db?: number;
+  /** The password (registered for redaction, never shown). */
   readonly password?: string | null;
 }
 

@@ -15,9 +15,11 @@ export interface RenderedStream {
  * scenario, and how it writes errors (HTTP error bodies and in-stream error frames).
  */
 export interface WireProtocol {
+  /** The vendor. */
   readonly name: 'openai' | 'anthropic' | 'gemini' | 'ollama';
   /** `text/event-stream` or `application/x-ndjson`. */
   readonly contentType: string;
+  /** Whether this protocol serves a request to `pathname`. */
   matches(method: string, pathname: string): boolean;
   /** The model the request asks for, from its body or path. */
   requestModel(pathname: string, body: unknown): string;
@@ -34,7 +36,12 @@ export interface WireProtocol {
     status: number,
     message: string,
     fault?: Extract<Fault, { readonly type: 'status' }>,
-  ): { readonly body: string; readonly headers?: Record<string, string> };
+  ): {
+    /** The vendor's error body. */
+    readonly body: string;
+    /** Extra response headers. */
+    readonly headers?: Record<string, string>;
+  };
   /** An in-stream error frame, sent after HTTP 200. */
   errorFrame(kind: SimErrorKind, message: string): string;
   /** A frame whose payload is not valid JSON. */

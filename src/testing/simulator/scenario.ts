@@ -11,8 +11,11 @@ export interface Scenario {
   readonly finish?: SimFinish;
   /** Reported token counts. Default: input estimated from the request, output = number of chunks. */
   readonly usage?: {
+    /** Prompt tokens. */
     readonly inputTokens: number;
+    /** Answer tokens. */
     readonly outputTokens: number;
+    /** Prompt tokens read from the cache. */
     readonly cachedInputTokens?: number;
   };
   /** Model name the response reports. Default: the model the request asked for. */
@@ -21,6 +24,7 @@ export interface Scenario {
   readonly firstTokenDelayMs?: number;
   /** Delay between content chunks. */
   readonly tokenDelayMs?: number;
+  /** A failure to inject instead of (or in the middle of) the answer. */
   readonly fault?: Fault;
   /** Extra response headers. */
   readonly headers?: { readonly [name: string]: string };
@@ -28,9 +32,13 @@ export interface Scenario {
 
 /** A tool call the simulator streams: its name, its arguments (as JSON), and in how many pieces. */
 export interface SimToolCall {
+  /** The call id. Default: generated. */
   readonly id?: string;
+  /** The tool's name. */
   readonly name: string;
+  /** The arguments, sent as JSON. */
   readonly args: unknown;
+  /** Pieces the JSON is streamed in. Default 3. */
   readonly chunks?: number;
 }
 
@@ -51,45 +59,87 @@ export type SimFinish = 'stop' | 'length' | 'tool-calls' | 'content-filter';
  */
 export type Fault =
   | {
+      /** An HTTP error response. */
       readonly type: 'status';
+      /** The HTTP status. */
       readonly status: number;
+      /** The message in the vendor's error body. */
       readonly message?: string;
       /** `retry-after` header value: seconds as a number, or any string (an HTTP date). */
       readonly retryAfter?: number | string;
+      /** `retry-after-ms` header value. */
       readonly retryAfterMs?: number;
     }
-  | { readonly type: 'reset-before-headers' }
-  | { readonly type: 'reset-after'; readonly tokens: number }
   | {
-      readonly type: 'error-event';
+      /** The socket is destroyed before any response byte. */
+      readonly type: 'reset-before-headers';
+    }
+  | {
+      /** The socket is destroyed mid-stream. */
+      readonly type: 'reset-after';
+      /** Content chunks sent first. */
       readonly tokens: number;
+    }
+  | {
+      /** The vendor's in-stream error event after HTTP 200. */
+      readonly type: 'error-event';
+      /** Content chunks sent first (0: before content). */
+      readonly tokens: number;
+      /** Which vendor error. Default `overloaded`. */
       readonly error?: SimErrorKind;
+      /** The error's message. */
       readonly message?: string;
     }
-  | { readonly type: 'stall'; readonly tokens: number }
-  | { readonly type: 'malformed'; readonly tokens: number }
-  | { readonly type: 'truncate'; readonly tokens: number };
+  | {
+      /** Nothing more is sent; the socket stays open. */
+      readonly type: 'stall';
+      /** Content chunks sent first. */
+      readonly tokens: number;
+    }
+  | {
+      /** A frame that is not valid JSON. */
+      readonly type: 'malformed';
+      /** Content chunks sent first. */
+      readonly tokens: number;
+    }
+  | {
+      /** The body ends cleanly without the vendor's terminal frames. */
+      readonly type: 'truncate';
+      /** Content chunks sent first. */
+      readonly tokens: number;
+    };
 
 /** Kinds of in-stream errors the simulator can send. */
 export type SimErrorKind = 'overloaded' | 'server' | 'rate_limit' | 'invalid_request';
 
 /** A scenario with every default resolved, ready for a protocol to render. */
 export interface ResolvedScenario {
+  /** The model name the response reports. */
   readonly model: string;
+  /** The text chunks to send, in order. */
   readonly textChunks: readonly string[];
+  /** The tool calls to stream after the text. */
   readonly toolCalls: readonly ResolvedToolCall[];
+  /** The normalized finish reason. */
   readonly finish: SimFinish;
+  /** The token counts to report. */
   readonly usage: {
+    /** Prompt tokens. */
     readonly inputTokens: number;
+    /** Answer tokens. */
     readonly outputTokens: number;
+    /** Prompt tokens read from the cache. */
     readonly cachedInputTokens?: number;
   };
 }
 
 /** A scripted tool call with its id and its arguments' JSON cut into the pieces to send. */
 export interface ResolvedToolCall {
+  /** The call id. */
   readonly id: string;
+  /** The tool's name. */
   readonly name: string;
+  /** The arguments as JSON text. */
   readonly argsJson: string;
   /** `argsJson` cut into the pieces to stream. */
   readonly argChunks: readonly string[];

@@ -5,11 +5,17 @@ import { resolveScenario, type Scenario, type SimErrorKind } from './scenario.js
 
 /** One request the simulator received, and what became of its connection. */
 export interface SimRequest {
+  /** The protocol that served it. */
   readonly protocol: WireProtocol['name'];
+  /** The HTTP method. */
   readonly method: string;
+  /** The path with its query string. */
   readonly path: string;
+  /** The request headers (check auth and custom headers here). */
   readonly headers: IncomingMessage['headers'];
+  /** The parsed JSON body. */
   readonly body: unknown;
+  /** The model it asked for. */
   readonly model: string;
   /** Resolves when the response's connection closed, for whatever reason. */
   readonly closed: Promise<void>;
@@ -44,11 +50,15 @@ export interface SimulatorOptions {
 export interface Simulator {
   /** `http://127.0.0.1:PORT`, without a trailing slash. */
   readonly url: string;
+  /** Every request received, in order. */
   readonly requests: readonly SimRequest[];
+  /** Queues scenarios, one per coming request, in order. */
   enqueue(...scenarios: Scenario[]): void;
+  /** Answers requests with a function of the request (before the queue); `undefined` removes it. */
   handle(handler: ScenarioHandler | undefined): void;
   /** Sockets currently open to the server. */
   openConnections(): number;
+  /** Closes the server and every open socket. */
   close(): Promise<void>;
 }
 
