@@ -31,7 +31,7 @@ export interface FromSSEOptions {
  * @example
  * fromSSE('/v1/generate', { body: { messages: [{ role: 'user', content: 'Hi' }] } })
  *   .pipe(textDeltas())
- *   .subscribe((delta) => (output.textContent += delta ?? ''));
+ *   .subscribe(append); // null after a reset: clear what is shown
  */
 export function fromSSE(
   input: string | URL | Response,

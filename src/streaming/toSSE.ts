@@ -114,7 +114,8 @@ export interface SSEResponseSink {
  * Resolves when the response ends.
  *
  * @example
- * http.createServer((req, res) => {
+ * import { createServer } from 'node:http';
+ * createServer((req, res) => {
  *   void pipeSSE(pipeline.stream(request), res, { lastEventId: req.headers['last-event-id'] as string });
  * });
  */

@@ -1,6 +1,6 @@
 /**
  * The README's main snippets run as written against the wire-level simulator: the blocks under the
- * "One model" and "Policies compose" headings (found by heading, so rewording the prose around them does
+ * "First stream", "One model" and "Policies compose" headings (found by heading, so rewording the prose around them does
  * not break this), with `rxllm` resolved to test/docs/readmeContext.ts (the package, its providers
  * defaulting to the simulator) and the names the README leaves to the reader (`request`, `render`)
  * given values there.
@@ -18,7 +18,7 @@ import {
 } from '../../src/testing.js';
 import type { Simulator } from '../../src/testing.js';
 import { markdownBlocks, ROOT, type DocBlock } from './extract.js';
-import { CONTEXT_NAMES, rendered, simulator } from './readmeContext.js';
+import { CONTEXT_NAMES, simulator } from './readmeContext.js';
 
 const OUT = join(ROOT, 'test-output', 'readme');
 
@@ -75,32 +75,64 @@ describe('README snippets on the simulator', () => {
   };
   afterEach(() => restore());
 
-  it('"One model": streams from OpenAI to stdout and collects a completion from Anthropic', async () => {
+  /** Runs one README block as a module, with `rxllm` resolved to the simulator-backed context. */
+  const run = async (name: string, block: DocBlock): Promise<Record<string, unknown>> =>
+    (await import(snippetModule(name, [block]))) as Record<string, unknown>;
+
+  /** Captures what a snippet logs, out of the test output. */
+  const captureLog = (): unknown[][] => {
+    const logged: unknown[][] = [];
+    const spy = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void logged.push(args));
+    const previous = restore;
+    restore = () => {
+      spy.mockRestore();
+      previous();
+    };
+    return logged;
+  };
+
+  it('"First stream": streams an answer to stdout', async () => {
     captureStdout();
-    const snippet = (await import(snippetModule('one-model', section('One model')))) as Record<
-      string,
-      unknown
-    >;
+    const [stream] = section('First stream');
+    await run('first-stream', stream!);
+    await vi.waitFor(() => expect(written.join('')).toContain(answer('openai')), { timeout: 10_000 });
+  });
+
+  it('"First stream": the keyless example runs its own simulator as written', async () => {
+    const logged = captureLog();
+    const [, keyless] = section('First stream');
+    await run('first-stream-keyless', keyless!);
+    expect(logged[0]?.[0]).toBe('Two, three and five.');
+    expect(logged[0]?.[1]).toMatchObject({
+      inputTokens: expect.any(Number),
+      outputTokens: expect.any(Number),
+    });
+    expect(logged[0]?.[2]).toMatchObject({ total: expect.any(Number) });
+  });
+
+  it('"One model": collects a completion from Anthropic', async () => {
+    const logged = captureLog();
+    const [first] = section('One model');
+    const snippet = await run('one-model', first!);
     const done = snippet['done'] as { text: string; provider: string; finishReason: string };
     expect(done).toMatchObject({ text: answer('anthropic'), provider: 'anthropic', finishReason: 'stop' });
-    await vi.waitFor(() => expect(written.join('')).toContain(answer('openai')), { timeout: 10_000 });
-    expect(sim.requests.map((r) => r.protocol)).toEqual(expect.arrayContaining(['openai', 'anthropic']));
+    expect(logged[0]).toEqual([answer('anthropic'), ['openai', 'gemini', 'ollama']]);
   });
 
   it('"Policies compose": the routed, guarded pipeline streams one answer, routed, finish last', async () => {
-    captureStdout();
-    rendered.length = 0;
-    const blocks = [...section('One model'), ...section('Policies compose')];
-    await import(snippetModule('policies-compose', blocks));
-    await vi.waitFor(() => expect(rendered.at(-1)?.type).toBe('finish'), { timeout: 10_000 });
-    const types = rendered.map((e) => e.type);
+    const logged = captureLog();
+    const [compose] = section('Policies compose');
+    await run('policies-compose', compose!);
+    const events = (): TokenEvent[] => logged.map((args) => args[0] as TokenEvent);
+    await vi.waitFor(() => expect(events().at(-1)?.type).toBe('finish'), { timeout: 10_000 });
+    const types = events().map((e) => e.type);
     expect(types[0]).toBe('route');
     expect(types.filter((t) => t === 'finish')).toHaveLength(1);
-    const start = rendered.find((e) => e.type === 'start');
+    const start = events().find((e) => e.type === 'start');
     const provider = start?.type === 'start' ? start.provider : undefined;
     expect(['openai', 'anthropic', 'gemini', 'ollama']).toContain(provider);
-    expect(textOf(rendered)).toBe(answer(provider ?? ''));
-    const finish = rendered.at(-1);
+    expect(textOf(events())).toBe(answer(provider ?? ''));
+    const finish = events().at(-1);
     expect(finish?.type === 'finish' && finish.reason).toBe('stop');
   });
 });
