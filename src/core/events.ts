@@ -69,6 +69,11 @@ export interface TextEvent {
 export interface ReasoningEvent {
   readonly type: 'reasoning';
   readonly text: string;
+  /**
+   * Anthropic's signature of the thinking block this piece belongs to (sent once, with empty `text`, at the
+   * block's end): a later turn must send the block back with it for the model to continue its reasoning.
+   */
+  readonly signature?: string;
 }
 
 /** A piece of a tool call as it streams: the call at `index` gained `argsDelta` (raw JSON text). */
@@ -104,6 +109,11 @@ export interface FinishEvent {
   readonly raw?: string;
   readonly usage: Usage;
   readonly cost: Cost;
+  /**
+   * The model declined, and this is its explanation (OpenAI's `refusal` deltas), kept out of the answer's
+   * `text`. Set only with reason `content-filter`.
+   */
+  readonly refusal?: string;
 }
 
 /**
