@@ -116,12 +116,9 @@ describe('mapGeminiUsage', () => {
     ]);
   });
 
-  it('reports zero usage and zero cost when Gemini sent none', () => {
+  it('estimates usage when Gemini sent none: unknown, not zero', () => {
     const { events } = mapChunks([text('a'), finish('STOP')], context);
-    expect(events.at(-1)).toMatchObject({
-      usage: { inputTokens: 0, outputTokens: 0 },
-      cost: { total: 0 },
-    });
+    expect(events.at(-1)).toMatchObject({ usage: { inputTokens: 0, outputTokens: 1, estimated: true } });
   });
 });
 
@@ -170,7 +167,8 @@ describe('geminiMapper content', () => {
       { type: 'tool-call', index: 1, id: 'call_1', name: 'time', args: {}, rawArgs: '{}' },
       { type: 'tool-call-delta', index: 2, id: 'fc-7', name: 'now', argsDelta: '{}' },
       { type: 'tool-call', index: 2, id: 'fc-7', name: 'now', args: {}, rawArgs: '{}' },
-      { type: 'usage', usage: { inputTokens: 0, outputTokens: 0 } },
+      // No usageMetadata: estimated from the answer (no request here, so input 0).
+      { type: 'usage', usage: { inputTokens: 0, outputTokens: 13, estimated: true } },
       expect.objectContaining({ type: 'finish', reason: 'tool-calls', raw: 'STOP' }),
     ]);
   });
@@ -350,7 +348,7 @@ describe('mapGeminiSdkError', () => {
     ['Request aborted when reading from the stream', 'aborted'],
     ['Error parsing JSON response: "{"', 'invalid_response'],
     ['Failed to parse stream', 'incomplete'],
-    ['Something new', 'unknown'],
+    ['Something new', 'invalid_response'],
   ])('%s → %s', (message, kind) => {
     expect(mapGeminiSdkError(sdkError(message), 'gemini', 'm').kind).toBe(kind);
   });
