@@ -78,7 +78,6 @@ describe('OpenAI mapper on the recorded sample', () => {
 
   it('is incomplete when the body ends before the usage chunk, or before the finish', () => {
     const all = frames(SAMPLE);
-    const withoutUsage = all.filter((d) => !d.includes('"usage":{'));
     const beforeUsage = all.slice(
       0,
       all.findIndex((d) => d.includes('"usage":{')),
