@@ -70,7 +70,9 @@ function vendorMessage(error: SdkFetchError): string {
 export function mapGeminiSdkError(error: unknown, provider: string, model: string): LLMError {
   if (LLMError.isInstance(error)) return error.withSource(provider, model);
   if (isAbortError(error)) return toLLMError(error, provider, model);
-  if (!isSdkError(error)) return toLLMError(error, provider, model);
+  // Anything else (a `TypeError` from the SDK's helpers on a `null` chunk, say) came from reading the
+  // response: `invalid_response`, as the direct transport calls such a chunk.
+  if (!isSdkError(error)) return named(toLLMError(error, provider, model));
   const source = { provider, model };
   if (isFetchError(error)) {
     const retryAfterMs = retryDelayMs(Array.isArray(error.errorDetails) ? error.errorDetails : undefined);

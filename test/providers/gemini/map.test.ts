@@ -364,11 +364,12 @@ describe('mapGeminiSdkError', () => {
     expect(mapGeminiSdkError(blocked, 'gemini', 'm').kind).toBe('content_filter');
   });
 
-  it('passes LLMErrors through and maps plain errors with toLLMError', () => {
+  it('passes LLMErrors through and maps plain errors with toLLMError, never to unknown', () => {
     const own = new LLMError('auth', 'no key', { provider: 'gemini', model: 'm' });
     expect(mapGeminiSdkError(own, 'gemini', 'm')).toBe(own);
     const abort = Object.assign(new Error('aborted'), { name: 'AbortError' });
     expect(mapGeminiSdkError(abort, 'gemini', 'm').kind).toBe('aborted');
-    expect(mapGeminiSdkError(new Error('boom'), 'gemini', 'm').kind).toBe('unknown');
+    // What the SDK throws while reading a body it cannot handle (a `null` chunk) is the response's fault.
+    expect(mapGeminiSdkError(new TypeError('boom'), 'gemini', 'm').kind).toBe('invalid_response');
   });
 });
