@@ -22,6 +22,8 @@ export interface Reply {
 /** A loopback server that answers each request with the current {@link Reply}, byte for byte. */
 export interface WireServer {
   readonly url: string;
+  /** The parsed JSON body of the last request. */
+  readonly lastBody: unknown;
   reply(next: Reply): void;
   close(): Promise<void>;
 }
@@ -29,9 +31,16 @@ export interface WireServer {
 /** Starts a {@link WireServer} on 127.0.0.1 (an ephemeral port). */
 export async function wireServer(): Promise<WireServer> {
   let current: Reply = { status: 200, body: '' };
+  let lastBody: unknown;
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    req.resume();
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
+      try {
+        lastBody = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        lastBody = undefined;
+      }
       res.writeHead(current.status, { 'content-type': 'text/event-stream', ...current.headers });
       res.end(current.body);
     });
@@ -40,6 +49,9 @@ export async function wireServer(): Promise<WireServer> {
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
+    get lastBody() {
+      return lastBody;
+    },
     reply(next) {
       current = next;
     },
