@@ -2,7 +2,7 @@ import { costOf } from '../../core/catalog.js';
 import { classifyFault, kindForStatus, readErrorBody } from '../../core/classify.js';
 import { LLMError } from '../../core/errors.js';
 import type { FinishReason, Usage } from '../../core/events.js';
-import { answerTally, type AnswerTally } from '../shared/estimateUsage.js';
+import { answerPiece, answerTally, type AnswerTally } from '../shared/estimateUsage.js';
 import {
   startEvent,
   type Emit,
@@ -266,11 +266,8 @@ export function createAnthropicMapper(context: MapperContext): StreamMapper<Anth
     started = true;
     emit(startEvent(context, id, answeredBy));
   };
-  const text = (value: unknown, field: string): string | undefined => {
-    const piece = optionalString(value, field, context);
-    if (piece) tally.add(piece);
-    return piece;
-  };
+  const text = (value: unknown, field: string): string | undefined =>
+    answerPiece(tally, value, field, context);
   const blockIndex = (value: unknown): number => {
     if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
     throw invalidChunk(context, 'a content block index that is not an integer');

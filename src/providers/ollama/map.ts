@@ -1,7 +1,7 @@
 import { costOf } from '../../core/catalog.js';
 import { LLMError } from '../../core/errors.js';
 import type { FinishReason, Usage } from '../../core/events.js';
-import { answerTally, type AnswerTally } from '../shared/estimateUsage.js';
+import { answerPiece, answerTally, type AnswerTally } from '../shared/estimateUsage.js';
 import { startEvent, type Emit, type MapperContext, type StreamMapper } from '../shared/run.js';
 import { invalidChunk, objectChunk, optionalString, tokenCount, type Source } from '../shared/validate.js';
 import type { OllamaChatChunk, OllamaToolCall } from './chunks.js';
@@ -135,16 +135,10 @@ export function createOllamaMapper(context: MapperContext): StreamMapper<OllamaC
       const message = chunk.message;
       if (message !== undefined && message !== null) {
         if (typeof message !== 'object') throw invalidChunk(source, 'a message that is not an object');
-        const thinking = optionalString(message.thinking, 'thinking', source);
-        if (thinking) {
-          tally.add(thinking);
-          emit({ type: 'reasoning', text: thinking });
-        }
-        const content = optionalString(message.content, 'content', source);
-        if (content) {
-          tally.add(content);
-          emit({ type: 'text', text: content });
-        }
+        const thinking = answerPiece(tally, message.thinking, 'thinking', source);
+        if (thinking) emit({ type: 'reasoning', text: thinking });
+        const content = answerPiece(tally, message.content, 'content', source);
+        if (content) emit({ type: 'text', text: content });
         // Most chunks carry no tool calls: skip the loop rather than iterate a fresh empty array per token.
         const calls = message.tool_calls;
         if (calls !== undefined && calls !== null) {

@@ -18,7 +18,7 @@ import { costOf } from '../../core/catalog.js';
 import { classifyFault } from '../../core/classify.js';
 import { LLMError } from '../../core/errors.js';
 import type { FinishReason, Usage } from '../../core/events.js';
-import { answerTally } from '../shared/estimateUsage.js';
+import { answerPiece, answerTally } from '../shared/estimateUsage.js';
 import { startEvent, type Emit, type MapperContext, type StreamMapper } from '../shared/run.js';
 import {
   invalidChunk,
@@ -296,22 +296,13 @@ export function createOpenAIMapper(context: MapperContext, options: OpenAIMapper
         const delta = choice.delta ?? {};
         if (typeof delta !== 'object') throw invalidChunk(context, 'a delta that is not an object');
         const reasoning =
-          optionalString(delta.reasoning_content, 'reasoning_content', context) ??
-          optionalString(delta.reasoning, 'reasoning', context);
-        if (reasoning) {
-          tally.add(reasoning);
-          emit({ type: 'reasoning', text: reasoning });
-        }
-        const content = optionalString(delta.content, 'content', context);
-        if (content) {
-          tally.add(content);
-          emit({ type: 'text', text: content });
-        }
-        const refused = optionalString(delta.refusal, 'refusal', context);
-        if (refused) {
-          tally.add(refused);
-          refusal = (refusal ?? '') + refused;
-        }
+          answerPiece(tally, delta.reasoning_content, 'reasoning_content', context) ??
+          answerPiece(tally, delta.reasoning, 'reasoning', context);
+        if (reasoning) emit({ type: 'reasoning', text: reasoning });
+        const content = answerPiece(tally, delta.content, 'content', context);
+        if (content) emit({ type: 'text', text: content });
+        const refused = answerPiece(tally, delta.refusal, 'refusal', context);
+        if (refused) refusal = (refusal ?? '') + refused;
         // Most chunks carry text only: an indexed loop over a shared empty list allocates nothing for them.
         const pieces = delta.tool_calls ?? NO_TOOL_CALLS;
         if (!Array.isArray(pieces)) throw invalidChunk(context, 'tool_calls that are not a list');

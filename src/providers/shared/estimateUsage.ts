@@ -1,6 +1,7 @@
 import type { Usage } from '../../core/events.js';
 import type { ChatRequest } from '../../core/request.js';
 import { createEstimator } from '../../routing/estimate.js';
+import { optionalString, type Source } from './validate.js';
 
 // Uncalibrated and shared: a provider has no usage to calibrate against when it needs this.
 const estimator = createEstimator();
@@ -46,4 +47,32 @@ export function answerTally(request: ChatRequest | undefined): AnswerTally {
       };
     },
   };
+}
+
+/**
+ * A piece of the answer from a vendor field: checked to be a string (else `invalid_response`), kept in
+ * `tally`, and returned when not empty, for the mapper to emit.
+ *
+ * ## Example
+ * ```ts
+ * const text = answerPiece(tally, delta.content, 'content', source);
+ * if (text) emit({ type: 'text', text });
+ * ```
+ *
+ * @param tally - the stream's tally
+ * @param value - the vendor's field
+ * @param field - its name, for the error
+ * @param source - provider and model
+ * @returns the piece, or `undefined` when absent or empty
+ */
+export function answerPiece(
+  tally: AnswerTally,
+  value: unknown,
+  field: string,
+  source: Source,
+): string | undefined {
+  const piece = optionalString(value, field, source);
+  if (!piece) return undefined;
+  tally.add(piece);
+  return piece;
 }
