@@ -375,6 +375,7 @@ export function createAnthropicMapper(context: MapperContext): StreamMapper<Anth
           optionalString(message.model, 'model', context),
         );
         usage = mergeUsage(usage, message.usage, context);
+        if (usage.input_tokens != null && usage.output_tokens != null) tally.reported();
         return;
       }
       start(emit);

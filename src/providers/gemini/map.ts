@@ -285,6 +285,7 @@ export function geminiMapper(context: MapperContext): StreamMapper<GeminiChunk> 
         emit(startEvent(context, id, optionalString(chunk.modelVersion, 'modelVersion', context)));
       }
       if (chunk.usageMetadata) usage = mapGeminiUsage(chunk.usageMetadata, context) ?? usage;
+      if (usage !== undefined) tally.reported();
       const parts = candidate?.content?.parts ?? [];
       if (!Array.isArray(parts)) throw invalidChunk(context, 'parts that are not a list');
       for (const value of parts) part(value, emit);

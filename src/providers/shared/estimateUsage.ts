@@ -1,18 +1,25 @@
 import type { Usage } from '../../core/events.js';
 import type { ChatRequest } from '../../core/request.js';
-import { createEstimator } from '../../routing/estimate.js';
+import { createEstimator, heuristicTokens } from '../../routing/estimate.js';
 import { optionalString, type Source } from './validate.js';
 
 // Uncalibrated and shared: a provider has no usage to calibrate against when it needs this.
 const estimator = createEstimator();
 
 /**
- * The answer so far, kept so usage can be estimated when the vendor reports none: the pieces are only
- * referenced per chunk and joined once, at the end, if needed.
+ * The answer so far, counted so usage can be estimated when the vendor reports none. Each piece is
+ * counted as it passes (with the heuristic estimator's counter) rather than kept: keeping every piece
+ * until the end made them survive the young generation, and the garbage collector's copying of them
+ * tripled the mappers' cost per chunk.
  */
 export interface AnswerTally {
-  /** Keeps one piece of text, reasoning or tool arguments. */
+  /** Counts one piece of text, reasoning or tool arguments (until {@link AnswerTally.reported}). */
   add(piece: string): void;
+  /**
+   * The vendor reports usage for this stream (Anthropic's `message_start`, Gemini's `usageMetadata`):
+   * stop counting, which costs about as much per chunk as the rest of the mapping.
+   */
+  reported(): void;
   /**
    * Usage marked `estimated: true`: the counts the vendor did report, the rest estimated from the
    * request (input) and the answer (output) with the heuristic token estimator.
@@ -34,15 +41,19 @@ export interface AnswerTally {
  * @returns a fresh tally
  */
 export function answerTally(request: ChatRequest | undefined): AnswerTally {
-  const pieces: string[] = [];
+  let output = 0;
+  let counting = true;
   return {
     add(piece) {
-      pieces.push(piece);
+      if (counting) output += heuristicTokens(piece);
+    },
+    reported() {
+      counting = false;
     },
     estimate(known = {}) {
       return {
         inputTokens: known.inputTokens ?? (request === undefined ? 0 : estimator.promptTokens(request)),
-        outputTokens: known.outputTokens ?? estimator.count(pieces.join('')),
+        outputTokens: known.outputTokens ?? output,
         estimated: true,
       };
     },

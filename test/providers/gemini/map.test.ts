@@ -167,8 +167,8 @@ describe('geminiMapper content', () => {
       { type: 'tool-call', index: 1, id: 'call_1', name: 'time', args: {}, rawArgs: '{}' },
       { type: 'tool-call-delta', index: 2, id: 'fc-7', name: 'now', argsDelta: '{}' },
       { type: 'tool-call', index: 2, id: 'fc-7', name: 'now', args: {}, rawArgs: '{}' },
-      // No usageMetadata: estimated from the answer (no request here, so input 0).
-      { type: 'usage', usage: { inputTokens: 0, outputTokens: 13, estimated: true } },
+      // No usageMetadata: estimated from the answer, piece by piece (no request here, so input 0).
+      { type: 'usage', usage: { inputTokens: 0, outputTokens: 15, estimated: true } },
       expect.objectContaining({ type: 'finish', reason: 'tool-calls', raw: 'STOP' }),
     ]);
   });
