@@ -83,6 +83,11 @@ export interface ReasoningEvent {
   readonly type: 'reasoning';
   /** The next piece of the model's visible reasoning. */
   readonly text: string;
+  /**
+   * Anthropic's signature of the thinking block this piece belongs to (sent once, with empty `text`, at the
+   * block's end): a later turn must send the block back with it for the model to continue its reasoning.
+   */
+  readonly signature?: string;
 }
 
 /** A piece of a tool call as it streams: the call at `index` gained `argsDelta` (raw JSON text). */
@@ -135,6 +140,11 @@ export interface FinishEvent {
   readonly usage: Usage;
   /** The call's cost in dollars. */
   readonly cost: Cost;
+  /**
+   * The model declined, and this is its explanation (OpenAI's `refusal` deltas), kept out of the answer's
+   * `text`. Set only with reason `content-filter`.
+   */
+  readonly refusal?: string;
 }
 
 /**

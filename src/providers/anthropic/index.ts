@@ -155,7 +155,12 @@ export function anthropic(options: AnthropicOptions): LanguageModel {
 
   const stream = (request: ChatRequest) => {
     const model = request.model ?? options.model;
-    const context: MapperContext = { provider, model, pricing: resolvePricing(options, 'anthropic', model) };
+    const context: MapperContext = {
+      provider,
+      model,
+      pricing: resolvePricing(options, 'anthropic', model),
+      request,
+    };
     if (useSdk) {
       return sdkStream<AnthropicChunk>(
         async (signal) => {

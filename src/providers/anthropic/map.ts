@@ -2,6 +2,7 @@ import { costOf } from '../../core/catalog.js';
 import { classifyFault, kindForStatus, readErrorBody } from '../../core/classify.js';
 import { LLMError } from '../../core/errors.js';
 import type { FinishReason, Usage } from '../../core/events.js';
+import { answerPiece, answerTally, type AnswerTally } from '../shared/estimateUsage.js';
 import {
   startEvent,
   type Emit,
@@ -9,7 +10,21 @@ import {
   type MapperContext,
   type StreamMapper,
 } from '../shared/run.js';
-import type { AnthropicChunk, AnthropicUsage } from './chunks.js';
+import {
+  invalidChunk,
+  named,
+  objectChunk,
+  optionalString,
+  tokenCount,
+  type Source,
+} from '../shared/validate.js';
+import type {
+  AnthropicChunk,
+  AnthropicUsage,
+  ContentBlockDeltaChunk,
+  ContentBlockStartChunk,
+  ContentBlockStopChunk,
+} from './chunks.js';
 
 /**
  * Anthropic's `stop_reason` as a normalized finish reason, the raw value kept beside it.
@@ -64,20 +79,31 @@ export function mapStopReason(raw: string | null | undefined): { reason: FinishR
  * @param usage - the vendor's counts (`null` fields count as zero).
  * @returns normalized usage.
  */
-export function mapUsage(usage: AnthropicUsage): Usage {
-  const cacheRead = usage.cache_read_input_tokens ?? 0;
-  const thinking = usage.output_tokens_details?.thinking_tokens;
+export function mapUsage(usage: AnthropicUsage, source: Source = ANTHROPIC): Usage | undefined {
+  const input = tokenCount(usage.input_tokens, 'input_tokens', source);
+  const output = tokenCount(usage.output_tokens, 'output_tokens', source);
+  const cacheRead = tokenCount(usage.cache_read_input_tokens, 'cache_read_input_tokens', source) ?? 0;
+  const cacheWrite =
+    tokenCount(usage.cache_creation_input_tokens, 'cache_creation_input_tokens', source) ?? 0;
+  const details = usage.output_tokens_details;
+  const thinking =
+    typeof details === 'object' && details !== null
+      ? tokenCount(details.thinking_tokens, 'thinking_tokens', source)
+      : undefined;
+  if (input === undefined && output === undefined) return undefined;
   return {
-    inputTokens: (usage.input_tokens ?? 0) + cacheRead + (usage.cache_creation_input_tokens ?? 0),
-    outputTokens: usage.output_tokens ?? 0,
+    inputTokens: (input ?? 0) + cacheRead + cacheWrite,
+    outputTokens: output ?? 0,
     ...(cacheRead > 0 && { cachedInputTokens: cacheRead }),
-    ...(typeof thinking === 'number' && thinking > 0 && { reasoningTokens: thinking }),
+    ...(thinking !== undefined && thinking > 0 && { reasoningTokens: thinking }),
   };
 }
 
-/** `next`'s reported fields laid over `base` (Anthropic's `message_delta` counts are cumulative). */
-function mergeUsage(base: AnthropicUsage, next: AnthropicUsage | undefined): AnthropicUsage {
-  if (!next) return base;
+const ANTHROPIC: Source = { provider: 'anthropic', model: 'anthropic' };
+
+function mergeUsage(base: AnthropicUsage, next: AnthropicUsage | undefined, source: Source): AnthropicUsage {
+  if (next === undefined || next === null) return base;
+  if (typeof next !== 'object') throw invalidChunk(source, 'usage that is not an object');
   const merged: { -readonly [K in keyof AnthropicUsage]: AnthropicUsage[K] } = { ...base };
   for (const key of Object.keys(next) as (keyof AnthropicUsage)[]) {
     const value = next[key];
@@ -113,8 +139,8 @@ export function streamError(body: unknown, provider: string, model: string): LLM
   // Types the shared table leaves to the status (other vendors use them loosely): classify them by the
   // status Anthropic documents for them, without claiming that status happened.
   const status = code !== undefined ? STATUS_OF_ERROR_TYPE[code] : undefined;
-  if (error.kind !== 'unknown' || status === undefined) return error;
-  return new LLMError(kindForStatus(status), error.message, { provider, model });
+  if (error.kind !== 'unknown' || status === undefined) return named(error);
+  return named(new LLMError(kindForStatus(status), error.message, { provider, model }));
 }
 
 /** The HTTP status Anthropic documents for each `error.type`. */
@@ -209,7 +235,10 @@ type Block =
  * arguments), one per `input_json_delta` piece, and one `tool-call` at its `content_block_stop` (no
  * arguments at all means `{}`); `message_delta` → stop reason and cumulative usage; `message_stop` is
  * the terminal. At the end, `usage` then `finish` (with cost), or `incomplete` when `message_stop` never
- * came. `ping` and `signature_delta` are skipped; an error chunk throws.
+ * came. A `signature_delta` becomes a `reasoning` event with empty text and the block's `signature`, so a
+ * later turn can send the thinking block back. `ping` is skipped; an error chunk throws. Every field read
+ * is type-checked (`invalid_response` otherwise); a `tool_use` block needs a name, and gets the id
+ * `call_<index>` when it has none; usage the vendor did not report is estimated (`estimated: true`).
  *
  * ## Example
  * ```ts
@@ -225,112 +254,147 @@ type Block =
 export function createAnthropicMapper(context: MapperContext): StreamMapper<AnthropicChunk> {
   const { provider, model, pricing } = context;
   const blocks = new Map<number, Block>();
+  const tally = answerTally(context.request);
   let started = false;
   let done = false;
   let calls = 0;
   let usage: AnthropicUsage = {};
-  let stopReason: string | null | undefined;
+  let stopReason: string | undefined;
 
   const start = (emit: Emit, id?: string, answeredBy?: string): void => {
     if (started) return;
     started = true;
     emit(startEvent(context, id, answeredBy));
   };
+  const text = (value: unknown, field: string): string | undefined =>
+    answerPiece(tally, value, field, context);
+  const blockIndex = (value: unknown): number => {
+    if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
+    throw invalidChunk(context, 'a content block index that is not an integer');
+  };
+  const record = <T>(value: T | null | undefined, what: string): T => {
+    if (typeof value === 'object' && value !== null) return value;
+    throw invalidChunk(context, `${what} that is not an object`);
+  };
+
+  function blockStart(chunk: ContentBlockStartChunk, emit: Emit): void {
+    const index = blockIndex(chunk.index);
+    const block = record(chunk.content_block, 'a content_block');
+    switch (block.type) {
+      case 'text': {
+        blocks.set(index, { kind: 'text' });
+        const piece = text(block.text, 'text');
+        if (piece) emit({ type: 'text', text: piece });
+        break;
+      }
+      case 'thinking': {
+        blocks.set(index, { kind: 'thinking' });
+        const piece = text(block.thinking, 'thinking');
+        if (piece) emit({ type: 'reasoning', text: piece });
+        break;
+      }
+      case 'tool_use': {
+        const call = calls++;
+        const name = optionalString(block.name, 'name', context);
+        if (!name) throw invalidChunk(context, 'a tool_use block without a name');
+        const id = optionalString(block.id, 'id', context) || `call_${call}`;
+        // Streamed input starts as `{}` and arrives in `input_json_delta`s; a gateway that sends
+        // the whole input here instead is honoured when no deltas follow.
+        const given =
+          typeof block.input === 'object' && block.input !== null && Object.keys(block.input).length > 0
+            ? JSON.stringify(block.input)
+            : '';
+        blocks.set(index, { kind: 'tool', id, name, call, args: '', given });
+        emit({ type: 'tool-call-delta', index: call, id, name, argsDelta: '' });
+        break;
+      }
+      default:
+        blocks.set(index, { kind: 'other' });
+    }
+  }
+
+  function blockDelta(chunk: ContentBlockDeltaChunk, emit: Emit): void {
+    const delta = record(chunk.delta, 'a delta');
+    switch (delta.type) {
+      case 'text_delta': {
+        const piece = text(delta.text, 'text');
+        if (piece) emit({ type: 'text', text: piece });
+        break;
+      }
+      case 'thinking_delta': {
+        const piece = text(delta.thinking, 'thinking');
+        if (piece) emit({ type: 'reasoning', text: piece });
+        break;
+      }
+      case 'signature_delta': {
+        const signature = optionalString(delta.signature, 'signature', context);
+        if (signature) emit({ type: 'reasoning', text: '', signature });
+        break;
+      }
+      case 'input_json_delta': {
+        const block = blocks.get(blockIndex(chunk.index));
+        const piece = text(delta.partial_json, 'partial_json');
+        if (block?.kind !== 'tool' || !piece) break;
+        block.args += piece;
+        emit({ type: 'tool-call-delta', index: block.call, argsDelta: piece });
+        break;
+      }
+      default:
+      // `citations_delta` and later additions.
+    }
+  }
+
+  function blockStop(chunk: ContentBlockStopChunk, emit: Emit): void {
+    const index = blockIndex(chunk.index);
+    const block = blocks.get(index);
+    blocks.delete(index);
+    if (block?.kind !== 'tool') return;
+    const rawArgs = block.args.trim() !== '' ? block.args : block.given || '{}';
+    let args: unknown;
+    try {
+      args = JSON.parse(rawArgs);
+    } catch (error) {
+      throw invalidChunk(context, `tool call ${block.name} has arguments that are not valid JSON`, error);
+    }
+    emit({ type: 'tool-call', index: block.call, id: block.id, name: block.name, args, rawArgs });
+  }
 
   return {
     get done() {
       return done;
     },
     chunk(chunk, emit) {
+      objectChunk<AnthropicChunk>(chunk, context);
       if (chunk.type === 'error') throw streamError(chunk, provider, model);
       if (chunk.type === 'ping') return;
       if (chunk.type === 'message_start') {
-        start(emit, chunk.message.id, chunk.message.model);
-        usage = mergeUsage(usage, chunk.message.usage);
+        const message = record(chunk.message, 'a message');
+        start(
+          emit,
+          optionalString(message.id, 'id', context),
+          optionalString(message.model, 'model', context),
+        );
+        usage = mergeUsage(usage, message.usage, context);
+        if (usage.input_tokens != null && usage.output_tokens != null) tally.reported();
         return;
       }
       start(emit);
       switch (chunk.type) {
-        case 'content_block_start': {
-          const block = chunk.content_block;
-          switch (block.type) {
-            case 'text':
-              blocks.set(chunk.index, { kind: 'text' });
-              if (block.text) emit({ type: 'text', text: block.text });
-              break;
-            case 'thinking':
-              blocks.set(chunk.index, { kind: 'thinking' });
-              if (block.thinking) emit({ type: 'reasoning', text: block.thinking });
-              break;
-            case 'tool_use': {
-              const call = calls++;
-              // Streamed input starts as `{}` and arrives in `input_json_delta`s; a gateway that sends
-              // the whole input here instead is honoured when no deltas follow.
-              const given =
-                typeof block.input === 'object' && block.input !== null && Object.keys(block.input).length > 0
-                  ? JSON.stringify(block.input)
-                  : '';
-              blocks.set(chunk.index, {
-                kind: 'tool',
-                id: block.id,
-                name: block.name,
-                call,
-                args: '',
-                given,
-              });
-              emit({ type: 'tool-call-delta', index: call, id: block.id, name: block.name, argsDelta: '' });
-              break;
-            }
-            default:
-              blocks.set(chunk.index, { kind: 'other' });
-          }
+        case 'content_block_start':
+          blockStart(chunk, emit);
+          break;
+        case 'content_block_delta':
+          blockDelta(chunk, emit);
+          break;
+        case 'content_block_stop':
+          blockStop(chunk, emit);
+          break;
+        case 'message_delta': {
+          const reason = optionalString(record(chunk.delta, 'a delta').stop_reason, 'stop_reason', context);
+          if (reason !== undefined) stopReason = reason;
+          usage = mergeUsage(usage, chunk.usage, context);
           break;
         }
-        case 'content_block_delta': {
-          const delta = chunk.delta;
-          switch (delta.type) {
-            case 'text_delta':
-              if (delta.text) emit({ type: 'text', text: delta.text });
-              break;
-            case 'thinking_delta':
-              if (delta.thinking) emit({ type: 'reasoning', text: delta.thinking });
-              break;
-            case 'input_json_delta': {
-              const block = blocks.get(chunk.index);
-              if (block?.kind !== 'tool' || !delta.partial_json) break;
-              block.args += delta.partial_json;
-              emit({ type: 'tool-call-delta', index: block.call, argsDelta: delta.partial_json });
-              break;
-            }
-            default:
-            // `signature_delta` (opaque thinking signature), `citations_delta` and later additions.
-          }
-          break;
-        }
-        case 'content_block_stop': {
-          const block = blocks.get(chunk.index);
-          blocks.delete(chunk.index);
-          if (block?.kind !== 'tool') break;
-          const rawArgs = block.args.trim() !== '' ? block.args : block.given || '{}';
-          let args: unknown;
-          try {
-            args = JSON.parse(rawArgs);
-          } catch (error) {
-            throw new LLMError(
-              'invalid_response',
-              `${provider}: tool call ${block.name} has arguments that are not valid JSON`,
-              { provider, model, cause: error },
-            );
-          }
-          emit({ type: 'tool-call', index: block.call, id: block.id, name: block.name, args, rawArgs });
-          break;
-        }
-        case 'message_delta':
-          if (chunk.delta.stop_reason !== undefined && chunk.delta.stop_reason !== null) {
-            stopReason = chunk.delta.stop_reason;
-          }
-          usage = mergeUsage(usage, chunk.usage);
-          break;
         case 'message_stop':
           done = true;
           break;
@@ -345,9 +409,24 @@ export function createAnthropicMapper(context: MapperContext): StreamMapper<Anth
           model,
         });
       }
-      const total = mapUsage(usage);
+      const total = totalUsage(mapUsage(usage, context), usage, tally);
       emit({ type: 'usage', usage: total });
       emit({ type: 'finish', ...mapStopReason(stopReason), usage: total, cost: costOf(total, pricing) });
     },
+  };
+}
+
+/** The reported usage, with what the vendor left out estimated (`estimated: true`), never taken as 0. */
+function totalUsage(mapped: Usage | undefined, reported: AnthropicUsage, tally: AnswerTally): Usage {
+  if (mapped === undefined) return tally.estimate();
+  const input = reported.input_tokens ?? undefined;
+  const output = reported.output_tokens ?? undefined;
+  if (input !== undefined && output !== undefined) return mapped;
+  return {
+    ...mapped,
+    ...tally.estimate({
+      ...(input !== undefined && { inputTokens: mapped.inputTokens }),
+      ...(output !== undefined && { outputTokens: mapped.outputTokens }),
+    }),
   };
 }

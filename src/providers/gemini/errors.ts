@@ -1,6 +1,7 @@
 import { classifyFault } from '../../core/classify.js';
 import { isAbortError, LLMError, toLLMError } from '../../core/errors.js';
-import { refineGeminiError, retryDelayMs } from './map.js';
+import { named } from '../shared/validate.js';
+import { googleStatusName, refineGeminiError, retryDelayMs } from './map.js';
 
 /** What `GoogleGenerativeAIFetchError` carries (it keeps neither the response headers nor Google's status string). */
 interface SdkFetchError {
@@ -69,13 +70,20 @@ function vendorMessage(error: SdkFetchError): string {
 export function mapGeminiSdkError(error: unknown, provider: string, model: string): LLMError {
   if (LLMError.isInstance(error)) return error.withSource(provider, model);
   if (isAbortError(error)) return toLLMError(error, provider, model);
-  if (!isSdkError(error)) return toLLMError(error, provider, model);
+  // Anything else (a `TypeError` from the SDK's helpers on a `null` chunk, say) came from reading the
+  // response: `invalid_response`, as the direct transport calls such a chunk.
+  if (!isSdkError(error)) return named(toLLMError(error, provider, model));
   const source = { provider, model };
   if (isFetchError(error)) {
-    const retryAfterMs = retryDelayMs(error.errorDetails);
+    const retryAfterMs = retryDelayMs(Array.isArray(error.errorDetails) ? error.errorDetails : undefined);
+    // The SDK drops Google's `status` string: restore it from the number, so a 429 RESOURCE_EXHAUSTED
+    // saying "exceeded your current quota" stays `rate_limit` (retryable, RetryInfo's delay) as on the
+    // direct transport, instead of being refined into `quota` by its message.
+    const code = googleStatusName(error.status);
     return refineGeminiError(
       classifyFault({
         status: error.status,
+        ...(code !== undefined && { code }),
         message: vendorMessage(error),
         ...source,
         ...(retryAfterMs !== undefined && { retryAfterMs }),
@@ -102,5 +110,5 @@ export function mapGeminiSdkError(error: unknown, provider: string, model: strin
     case 'GoogleGenerativeAIResponseError':
       return new LLMError('content_filter', `${provider}: ${text}`, source);
   }
-  return new LLMError('unknown', `${provider}: ${text}`, { ...source, cause: error });
+  return named(new LLMError('unknown', `${provider}: ${text}`, { ...source, cause: error }));
 }

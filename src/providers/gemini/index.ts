@@ -199,7 +199,12 @@ export function gemini(options: GeminiOptions): LanguageModel {
 
   function stream(request: ChatRequest): Observable<TokenEvent> {
     const model = request.model ?? options.model;
-    const context: MapperContext = { provider, model, pricing: resolvePricing(options, 'gemini', model) };
+    const context: MapperContext = {
+      provider,
+      model,
+      pricing: resolvePricing(options, 'gemini', model),
+      request,
+    };
     const mapper = () => geminiMapper(context);
     const body = (): GeminiRequest =>
       toGeminiRequest(request, {

@@ -1,9 +1,24 @@
 import { costOf } from '../../core/catalog.js';
 import { classifyFault } from '../../core/classify.js';
 import { LLMError } from '../../core/errors.js';
-import { ZERO_USAGE, type FinishReason, type Usage } from '../../core/events.js';
+import type { FinishReason, Usage } from '../../core/events.js';
+import { answerTally } from '../shared/estimateUsage.js';
 import { startEvent, type Emit, type MapperContext, type StreamMapper } from '../shared/run.js';
-import type { GeminiChunk, GeminiErrorBody, GeminiUsageMetadata } from './chunks.js';
+import {
+  invalidChunk,
+  named,
+  objectChunk,
+  optionalString,
+  tokenCount,
+  type Source,
+} from '../shared/validate.js';
+import type {
+  GeminiCandidate,
+  GeminiChunk,
+  GeminiErrorBody,
+  GeminiPart,
+  GeminiUsageMetadata,
+} from './chunks.js';
 
 /**
  * Maps Gemini's `finishReason` to rxllm's: `STOP` → `stop` (`tool-calls` when the answer called
@@ -53,17 +68,28 @@ export function mapGeminiFinishReason(
  * ```
  *
  * @param meta - The last `usageMetadata` of the stream.
- * @returns Normalized usage.
+ * @param source - Provider and model, for the `invalid_response` error a count that is not a count gives.
+ * @returns Normalized usage, or `undefined` when it holds no counts.
  */
-export function mapGeminiUsage(meta: GeminiUsageMetadata): Usage {
-  const thoughts = meta.thoughtsTokenCount;
+export function mapGeminiUsage(meta: GeminiUsageMetadata, source: Source = GEMINI): Usage | undefined {
+  if (typeof meta !== 'object' || meta === null)
+    throw invalidChunk(source, 'usageMetadata that is not an object');
+  const prompt = tokenCount(meta.promptTokenCount, 'promptTokenCount', source);
+  const candidates = tokenCount(meta.candidatesTokenCount, 'candidatesTokenCount', source);
+  const thoughts = tokenCount(meta.thoughtsTokenCount, 'thoughtsTokenCount', source);
+  const toolUse = tokenCount(meta.toolUsePromptTokenCount, 'toolUsePromptTokenCount', source);
+  const cached = tokenCount(meta.cachedContentTokenCount, 'cachedContentTokenCount', source);
+  // Gemini sends `usageMetadata` with only `totalTokenCount` on some chunks: that is no usage yet.
+  if (prompt === undefined && candidates === undefined && thoughts === undefined) return undefined;
   return {
-    inputTokens: (meta.promptTokenCount ?? 0) + (meta.toolUsePromptTokenCount ?? 0),
-    outputTokens: (meta.candidatesTokenCount ?? 0) + (thoughts ?? 0),
-    ...(meta.cachedContentTokenCount !== undefined && { cachedInputTokens: meta.cachedContentTokenCount }),
+    inputTokens: (prompt ?? 0) + (toolUse ?? 0),
+    outputTokens: (candidates ?? 0) + (thoughts ?? 0),
+    ...(cached !== undefined && { cachedInputTokens: cached }),
     ...(thoughts !== undefined && { reasoningTokens: thoughts }),
   };
 }
+
+const GEMINI: Source = { provider: 'gemini', model: 'gemini' };
 
 /**
  * The `LLMError` for Google's error object (`{ code, message, status }`), classified like the HTTP
@@ -83,16 +109,45 @@ export function mapGeminiUsage(meta: GeminiUsageMetadata): Usage {
  * @returns The classified error.
  */
 export function geminiFault(error: GeminiErrorBody, provider: string, model: string): LLMError {
-  const retryAfterMs = retryDelayMs(error.details);
+  const retryAfterMs = retryDelayMs(Array.isArray(error.details) ? error.details : undefined);
+  const status = typeof error.code === 'number' && Number.isInteger(error.code) ? error.code : undefined;
   const classified = classifyFault({
-    ...(typeof error.code === 'number' && { status: error.code }),
+    ...(status !== undefined && status >= 100 && status < 600 && { status }),
     ...(typeof error.status === 'string' && { code: error.status }),
-    message: error.message ?? 'unknown error',
+    message: typeof error.message === 'string' ? error.message : 'unknown error',
     provider,
     model,
     ...(retryAfterMs !== undefined && { retryAfterMs }),
   });
-  return refineGeminiError(classified);
+  return named(refineGeminiError(classified));
+}
+
+// Google's canonical HTTP status of each RPC status: the SDK keeps the status number only.
+const STATUS_NAME: { readonly [status: number]: string } = {
+  400: 'INVALID_ARGUMENT',
+  401: 'UNAUTHENTICATED',
+  403: 'PERMISSION_DENIED',
+  404: 'NOT_FOUND',
+  429: 'RESOURCE_EXHAUSTED',
+  500: 'INTERNAL',
+  503: 'UNAVAILABLE',
+  504: 'DEADLINE_EXCEEDED',
+};
+
+/**
+ * The RPC status Google sends beside an HTTP status (`429` → `RESOURCE_EXHAUSTED`), for an error whose
+ * body was lost (the SDK keeps only the number): so both transports classify the same way.
+ *
+ * ## Example
+ * ```ts
+ * googleStatusName(429); // 'RESOURCE_EXHAUSTED'
+ * ```
+ *
+ * @param status - The HTTP status.
+ * @returns The RPC status name, or `undefined` for a status Google does not use.
+ */
+export function googleStatusName(status: number): string | undefined {
+  return STATUS_NAME[status];
 }
 
 const INVALID_KEY = /API key not valid|API_KEY_INVALID|API key expired/i;
@@ -113,6 +168,7 @@ export function refineGeminiError(error: LLMError): LLMError {
   if (error.kind !== 'invalid_request' || !INVALID_KEY.test(error.message)) return error;
   return new LLMError('auth', error.message, {
     ...(error.status !== undefined && { status: error.status }),
+    ...(error.retryAfterMs !== undefined && { retryAfterMs: error.retryAfterMs }),
     ...(error.provider !== undefined && { provider: error.provider }),
     ...(error.model !== undefined && { model: error.model }),
   });
@@ -162,19 +218,61 @@ export function retryDelayMs(details: readonly unknown[] | undefined): number | 
  * @returns A fresh mapper (one per stream).
  */
 export function geminiMapper(context: MapperContext): StreamMapper<GeminiChunk> {
+  const tally = answerTally(context.request);
   let started = false;
   let finishRaw: string | undefined;
   let usage: Usage | undefined;
   let toolCalls = 0;
+
+  function part(value: GeminiPart, emit: Emit): void {
+    if (typeof value !== 'object' || value === null)
+      throw invalidChunk(context, 'a part that is not an object');
+    const call = value.functionCall;
+    if (call !== undefined && call !== null) {
+      if (typeof call !== 'object') throw invalidChunk(context, 'a functionCall that is not an object');
+      if (typeof call.name !== 'string' || call.name === '') {
+        throw invalidChunk(context, 'a function call without a name');
+      }
+      const given = call.args ?? {};
+      if (typeof given !== 'object' || Array.isArray(given)) {
+        throw invalidChunk(context, `the arguments of function call "${call.name}" are not an object`);
+      }
+      const index = toolCalls++;
+      const id = optionalString(call.id, 'functionCall.id', context) || `call_${index}`;
+      const rawArgs = JSON.stringify(given);
+      tally.add(rawArgs);
+      emit({ type: 'tool-call-delta', index, id, name: call.name, argsDelta: rawArgs });
+      emit({ type: 'tool-call', index, id, name: call.name, args: given, rawArgs });
+      return;
+    }
+    const text = optionalString(value.text, 'text', context);
+    if (text) {
+      tally.add(text);
+      emit({ type: value.thought === true ? 'reasoning' : 'text', text });
+    }
+  }
+
   return {
     chunk(chunk: GeminiChunk, emit: Emit): void {
-      if (typeof chunk.error === 'object' && chunk.error !== null) {
+      objectChunk<GeminiChunk>(chunk, context);
+      if (chunk.error !== undefined && chunk.error !== null) {
+        if (typeof chunk.error !== 'object')
+          throw named(classifyFault({ message: String(chunk.error), ...context }));
         throw geminiFault(chunk.error, context.provider, context.model);
       }
-      const candidate = chunk.candidates?.[0];
-      const blocked = chunk.promptFeedback?.blockReason;
+      const candidates = chunk.candidates ?? [];
+      if (!Array.isArray(candidates)) throw invalidChunk(context, 'candidates that are not a list');
+      const candidate: GeminiCandidate | undefined = candidates[0];
+      if (candidate !== undefined && (typeof candidate !== 'object' || candidate === null)) {
+        throw invalidChunk(context, 'a candidate that is not an object');
+      }
+      const blocked = optionalString(chunk.promptFeedback?.blockReason, 'blockReason', context);
       if (candidate === undefined && blocked !== undefined) {
-        const detail = chunk.promptFeedback?.blockReasonMessage;
+        const detail = optionalString(
+          chunk.promptFeedback?.blockReasonMessage,
+          'blockReasonMessage',
+          context,
+        );
         throw new LLMError(
           'content_filter',
           `${context.provider}: the prompt was blocked (${blocked})${detail ? `: ${detail}` : ''}`,
@@ -183,23 +281,16 @@ export function geminiMapper(context: MapperContext): StreamMapper<GeminiChunk> 
       }
       if (!started) {
         started = true;
-        emit(startEvent(context, chunk.responseId, chunk.modelVersion));
+        const id = optionalString(chunk.responseId, 'responseId', context);
+        emit(startEvent(context, id, optionalString(chunk.modelVersion, 'modelVersion', context)));
       }
-      if (chunk.usageMetadata) usage = mapGeminiUsage(chunk.usageMetadata);
-      for (const part of candidate?.content?.parts ?? []) {
-        const call = part.functionCall;
-        if (call !== undefined) {
-          const index = toolCalls++;
-          const id = call.id ?? `call_${index}`;
-          const args = call.args ?? {};
-          const rawArgs = JSON.stringify(args);
-          emit({ type: 'tool-call-delta', index, id, name: call.name, argsDelta: rawArgs });
-          emit({ type: 'tool-call', index, id, name: call.name, args, rawArgs });
-        } else if (typeof part.text === 'string' && part.text !== '') {
-          emit({ type: part.thought === true ? 'reasoning' : 'text', text: part.text });
-        }
-      }
-      if (candidate?.finishReason !== undefined) finishRaw = candidate.finishReason;
+      if (chunk.usageMetadata) usage = mapGeminiUsage(chunk.usageMetadata, context) ?? usage;
+      if (usage !== undefined) tally.reported();
+      const parts = candidate?.content?.parts ?? [];
+      if (!Array.isArray(parts)) throw invalidChunk(context, 'parts that are not a list');
+      for (const value of parts) part(value, emit);
+      const finish = optionalString(candidate?.finishReason, 'finishReason', context);
+      if (finish !== undefined) finishRaw = finish;
     },
     end(emit: Emit): void {
       if (finishRaw === undefined) {
@@ -208,7 +299,8 @@ export function geminiMapper(context: MapperContext): StreamMapper<GeminiChunk> 
           model: context.model,
         });
       }
-      const final = usage ?? ZERO_USAGE;
+      // No counts at all: unknown, so estimated (not 0/0).
+      const final = usage ?? tally.estimate();
       emit({ type: 'usage', usage: final });
       emit({
         type: 'finish',

@@ -111,7 +111,9 @@ export function mapOllamaSdkError(
   }
   // The SDK rethrows an in-stream `{"error": "…"}` line as `new Error(line.error)`.
   if (error instanceof Error && error.name === 'Error') return streamFault(error.message, context);
-  return new LLMError('unknown', error instanceof Error ? error.message : String(error), {
+  // Anything else the SDK threw while reading the body (a `TypeError` on a `null` line, say) means the
+  // body broke the protocol: the direct transport calls that `invalid_response` too.
+  return new LLMError('invalid_response', `${context.provider}: the SDK could not read the stream`, {
     ...source,
     cause: error,
   });

@@ -98,7 +98,12 @@ export function ollama(options: OllamaOptions): LanguageModel {
 
   function stream(request: ChatRequest): Observable<TokenEvent> {
     const model = request.model ?? options.model;
-    const context: MapperContext = { provider, model, pricing: resolvePricing(options, 'ollama', model) };
+    const context: MapperContext = {
+      provider,
+      model,
+      pricing: resolvePricing(options, 'ollama', model),
+      request,
+    };
     const body = (): OllamaChatBody =>
       toOllamaRequest(request, {
         provider,

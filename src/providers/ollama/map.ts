@@ -1,7 +1,9 @@
 import { costOf } from '../../core/catalog.js';
 import { LLMError } from '../../core/errors.js';
 import type { FinishReason, Usage } from '../../core/events.js';
+import { answerPiece, answerTally, type AnswerTally } from '../shared/estimateUsage.js';
 import { startEvent, type Emit, type MapperContext, type StreamMapper } from '../shared/run.js';
+import { invalidChunk, objectChunk, optionalString, tokenCount, type Source } from '../shared/validate.js';
 import type { OllamaChatChunk, OllamaToolCall } from './chunks.js';
 import { streamFault } from './errors.js';
 
@@ -38,66 +40,83 @@ export function mapDoneReason(
 
 /**
  * Ollama's token counts → normalized usage: `prompt_eval_count` is the input, `eval_count` the output.
- * A count Ollama left out (it omits `prompt_eval_count` when the prompt was all cached) counts as 0.
+ * A count Ollama left out (it omits `prompt_eval_count` when the prompt was all cached) is unknown, not 0:
+ * it is estimated by `estimate` and the usage marked `estimated: true`. A count that is not a
+ * non-negative integer is an `invalid_response` error.
  *
  * ## Example
  * ```ts
- * mapUsage({ done: true, prompt_eval_count: 32, eval_count: 24 }); // { inputTokens: 32, outputTokens: 24 }
+ * mapUsage({ done: true, prompt_eval_count: 32, eval_count: 24 }, source, tally); // { inputTokens: 32, outputTokens: 24 }
  * ```
  *
  * @param chunk The final (`done: true`) chunk.
+ * @param source Provider and model, for errors.
+ * @param tally The answer so far, to estimate a missing count from.
  * @returns The usage it reports.
  */
-export function mapUsage(chunk: OllamaChatChunk): Usage {
-  return { inputTokens: chunk.prompt_eval_count ?? 0, outputTokens: chunk.eval_count ?? 0 };
+export function mapUsage(chunk: OllamaChatChunk, source: Source, tally: AnswerTally): Usage {
+  const input = tokenCount(chunk.prompt_eval_count, 'prompt_eval_count', source);
+  const output = tokenCount(chunk.eval_count, 'eval_count', source);
+  if (input !== undefined && output !== undefined) return { inputTokens: input, outputTokens: output };
+  return tally.estimate({
+    ...(input !== undefined && { inputTokens: input }),
+    ...(output !== undefined && { outputTokens: output }),
+  });
 }
 
 /**
- * The mapper for one Ollama chat stream (both transports drive it).
+ * The mapper for one Ollama `/api/chat` stream, driven by both transports.
  *
- * Intuition: every NDJSON line is a complete piece: `content` is text, `thinking` reasoning, and each
- * tool call arrives whole, so it becomes one `tool-call-delta` with all its arguments and one
- * `tool-call`. The `done: true` line carries the usage; `finish` follows when the body ends.
- *
- * - `start` on the first chunk, naming the model the server reports.
- * - Tool calls get ids `call_<index>` unless the server sent one; `index` counts calls over the stream.
- * - An `{"error": …}` line throws {@link streamFault}; `end()` before `done: true` throws `incomplete`.
+ * Emits `start` on the first line; `message.thinking` as `reasoning` and `message.content` as `text`;
+ * each whole tool call as one `tool-call-delta` and one `tool-call` (id `call_<index>` when Ollama sends
+ * none; a call without a name is `invalid_response`); on the `done: true` line the `usage`, then at the
+ * end the `finish`. A line `{"error": …}` throws the classified error; a line that is not an object, or a
+ * field of the wrong type, is `invalid_response`; a body without a `done` line is `incomplete`.
  *
  * ## Example
  * ```ts
  * const map = createOllamaMapper({ provider: 'ollama', model: 'llama3.2', pricing: undefined });
- * const events: TokenEvent[] = [];
- * for (const line of ndjson.split('\n').filter(Boolean)) map.chunk(JSON.parse(line), (e) => events.push(e));
- * map.end((e) => events.push(e));
+ * map.chunk({ model: 'llama3.2', message: { role: 'assistant', content: 'Hi' }, done: false }, emit);
  * ```
  *
- * @param context Provider, model and pricing (for the cost on `finish`).
- * @returns A fresh mapper; use one per stream.
+ * @param context The provider, model, pricing and request of the call.
+ * @returns A fresh mapper (one per stream).
  */
 export function createOllamaMapper(context: MapperContext): StreamMapper<OllamaChatChunk> {
   let started = false;
   let toolCalls = 0;
-  let final: OllamaChatChunk | undefined;
+  let final: { readonly usage: Usage; readonly raw: string | undefined } | undefined;
   const source = { provider: context.provider, model: context.model };
+  const tally = answerTally(context.request);
 
   function toolCall(call: OllamaToolCall, emit: Emit): void {
+    if (typeof call !== 'object' || call === null)
+      throw invalidChunk(source, 'a tool call that is not an object');
+    const fn = call.function as OllamaToolCall['function'] | null | undefined;
+    if (typeof fn !== 'object' || fn === null) throw invalidChunk(source, 'a tool call without its function');
+    const name = optionalString(fn.name, 'function.name', source);
+    if (!name) throw invalidChunk(source, 'a tool call without a name');
     const index = toolCalls++;
-    const id = call.id ?? `call_${index}`;
-    const name = call.function.name;
-    const raw = call.function.arguments;
+    const id = optionalString(call.id, 'id', source) || `call_${index}`;
+    const raw = fn.arguments as unknown;
+    if (
+      raw !== undefined &&
+      raw !== null &&
+      typeof raw !== 'string' &&
+      (typeof raw !== 'object' || Array.isArray(raw))
+    ) {
+      throw invalidChunk(source, `the arguments of tool call ${name} are not an object`);
+    }
     const rawArgs = typeof raw === 'string' ? raw : JSON.stringify(raw ?? {});
     let args: unknown = raw ?? {};
     if (typeof raw === 'string') {
       try {
         args = JSON.parse(raw);
       } catch {
-        throw new LLMError(
-          'invalid_response',
-          `${context.provider}: tool call ${name} has arguments that are not JSON`,
-          source,
-        );
+        throw invalidChunk(source, `tool call ${name} has arguments that are not JSON`);
       }
     }
+    tally.add(rawArgs);
     emit({ type: 'tool-call-delta', index, id, name, argsDelta: rawArgs });
     emit({ type: 'tool-call', index, id, name, args, rawArgs });
   }
@@ -106,21 +125,32 @@ export function createOllamaMapper(context: MapperContext): StreamMapper<OllamaC
   const mapper: StreamMapper<OllamaChatChunk> & { done: boolean } = {
     done: false,
     chunk(chunk, emit) {
-      if (typeof chunk.error === 'string') throw streamFault(chunk.error, source);
+      objectChunk<OllamaChatChunk>(chunk, source);
+      // Any `error` field, as the SDK tests it (`"error" in line`), so both transports agree.
+      if ('error' in chunk) throw streamFault(String(chunk.error), source);
       if (!started) {
         started = true;
-        emit(startEvent(context, undefined, chunk.model || undefined));
+        emit(startEvent(context, undefined, optionalString(chunk.model, 'model', source) || undefined));
       }
       const message = chunk.message;
-      if (message?.thinking) emit({ type: 'reasoning', text: message.thinking });
-      if (message?.content) emit({ type: 'text', text: message.content });
-      // Most chunks carry no tool calls: skip the loop rather than iterate a fresh empty array per token.
-      const calls = message?.tool_calls;
-      if (calls) for (const call of calls) toolCall(call, emit);
+      if (message !== undefined && message !== null) {
+        if (typeof message !== 'object') throw invalidChunk(source, 'a message that is not an object');
+        const thinking = answerPiece(tally, message.thinking, 'thinking', source);
+        if (thinking) emit({ type: 'reasoning', text: thinking });
+        const content = answerPiece(tally, message.content, 'content', source);
+        if (content) emit({ type: 'text', text: content });
+        // Most chunks carry no tool calls: skip the loop rather than iterate a fresh empty array per token.
+        const calls = message.tool_calls;
+        if (calls !== undefined && calls !== null) {
+          if (!Array.isArray(calls)) throw invalidChunk(source, 'tool_calls that are not a list');
+          for (const call of calls) toolCall(call, emit);
+        }
+      }
       if (chunk.done === true) {
-        final = chunk;
+        const usage = mapUsage(chunk, source, tally);
+        final = { usage, raw: optionalString(chunk.done_reason, 'done_reason', source) };
         mapper.done = true;
-        emit({ type: 'usage', usage: mapUsage(chunk) });
+        emit({ type: 'usage', usage });
       }
     },
     end(emit) {
@@ -131,14 +161,13 @@ export function createOllamaMapper(context: MapperContext): StreamMapper<OllamaC
           source,
         );
       }
-      const usage = mapUsage(final);
-      const { reason, raw } = mapDoneReason(final.done_reason, toolCalls > 0);
+      const { reason, raw } = mapDoneReason(final.raw, toolCalls > 0);
       emit({
         type: 'finish',
         reason,
         ...(raw !== undefined && { raw }),
-        usage,
-        cost: costOf(usage, context.pricing),
+        usage: final.usage,
+        cost: costOf(final.usage, context.pricing),
       });
     },
   };

@@ -8,9 +8,10 @@ import type { ChatRequest } from '../../core/request.js';
 import { joinUrl, resolvePricing, type ProviderOptions } from '../shared/options.js';
 import { directStream, sdkStream, type MapperContext } from '../shared/run.js';
 import type { OpenAIChunk } from './chunks.js';
-import { mapOpenAIError } from './errors.js';
-import { createOpenAIMapper, openaiFrameDecoder } from './map.js';
+import { mapOpenAIError, rejectedStreamOptions } from './errors.js';
+import { createOpenAIMapper, openaiFrameDecoder, type OpenAIMapper } from './map.js';
 import { toOpenAIRequest, type OpenAIRequestContext } from './request.js';
+import { watchedFetch, type WireWatch } from './watchWire.js';
 
 /** Everything the shared chat completions model needs; `openai()` and `openaiCompatible()` fill it in. */
 export interface ChatCompletionsConfig {
@@ -103,6 +104,7 @@ export function chatCompletionsModel(config: ChatCompletionsConfig): LanguageMod
       provider,
       model,
       pricing: resolvePricing(options, config.vendor, model),
+      request,
     };
     const body = (): ReturnType<typeof toOpenAIRequest> =>
       toOpenAIRequest(request, {
@@ -111,19 +113,24 @@ export function chatCompletionsModel(config: ChatCompletionsConfig): LanguageMod
         maxTokensField: config.maxTokensField,
         optionsKey: config.vendor,
       });
-    const mapper = () => createOpenAIMapper(context, { includeUsage: config.includeUsage });
+    const mapper = (): OpenAIMapper => createOpenAIMapper(context, { includeUsage: config.includeUsage });
 
     if (config.client !== undefined || options.transport === 'sdk') {
-      return sdkStream<OpenAIChunk>(
-        async (signal) => {
-          config.key(model); // throws `auth` before anything is sent when a hosted vendor has no key
-          const sdk = await sdkClient();
-          const response = await sdk.chat.completions.create(body(), { signal, maxRetries: 0 });
-          return response as AsyncIterable<OpenAIChunk>;
-        },
-        mapper,
-        (error) => mapOpenAIError(error, context),
-      );
+      // One mapper per subscription: the watched fetch tells it of `[DONE]`, which the SDK hides.
+      return defer(() => {
+        const map = mapper();
+        const watch: WireWatch = { onDone: () => map.bodyHadDone() };
+        return sdkStream<OpenAIChunk>(
+          async (signal) => {
+            config.key(model); // throws `auth` before anything is sent when a hosted vendor has no key
+            const sdk = watching(await sdkClient(), watch);
+            const response = await sdk.chat.completions.create(body(), { signal, maxRetries: 0 });
+            return response as AsyncIterable<OpenAIChunk>;
+          },
+          () => map,
+          (error) => rejectedStreamOptions(mapOpenAIError(error, context), watch.errorText),
+        );
+      });
     }
 
     // One mapper per subscription: the decoder tells it of `[DONE]`, which the SDK would hide.
@@ -149,10 +156,21 @@ export function chatCompletionsModel(config: ChatCompletionsConfig): LanguageMod
         },
         openaiFrameDecoder(map, context),
         () => map,
-        options,
+        { coalesceText: options.coalesceText, refineError: (error) => rejectedStreamOptions(error) },
       );
     });
   };
 
   return defineModel({ provider, model: options.model, stream });
+}
+
+/** `client` with its `fetch` watched for this one request (a copy: the caller's client is not changed). */
+function watching(client: OpenAIClient, watch: WireWatch): OpenAIClient {
+  // `fetch` is private in the SDK's types, public at run time; a stand-in client without it is used as is.
+  const sdk = client as OpenAIClient & {
+    readonly fetch?: typeof fetch;
+    readonly withOptions?: (options: { fetch: typeof fetch }) => OpenAIClient;
+  };
+  if (typeof sdk.withOptions !== 'function' || typeof sdk.fetch !== 'function') return client;
+  return sdk.withOptions({ fetch: watchedFetch(sdk.fetch, watch) });
 }

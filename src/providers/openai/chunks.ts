@@ -38,6 +38,8 @@ export interface OpenAIUsage {
   readonly total_tokens?: number | null;
   readonly prompt_tokens_details?: { readonly cached_tokens?: number | null } | null;
   readonly completion_tokens_details?: { readonly reasoning_tokens?: number | null } | null;
+  /** DeepSeek: prompt tokens served from its context cache. */
+  readonly prompt_cache_hit_tokens?: number | null;
 }
 
 /** An error reported inside the stream, after HTTP 200: `data: {"error": {...}}`. */
@@ -57,6 +59,8 @@ export interface OpenAIChunk {
   readonly choices?: readonly OpenAIChoice[] | null;
   readonly usage?: OpenAIUsage | null;
   readonly error?: OpenAIErrorPayload | string | null;
+  /** Groq: its usage rides here, on the last chunk, instead of in `usage`. */
+  readonly x_groq?: { readonly usage?: OpenAIUsage | null } | null;
   /** Other fields (`created`, `system_fingerprint`, `obfuscation`, vendor extras) are ignored. */
   readonly [extra: string]: unknown;
 }

@@ -15,8 +15,12 @@ export interface OpenAICompatibleOptions extends Omit<ProviderOptions, 'baseURL'
    */
   readonly apiKey?: string;
   /**
-   * Ask for the closing usage chunk (`stream_options.include_usage`). Default `true`. Turn it off for a
-   * server that ignores `stream_options`: with it on, a stream without usage fails as `incomplete`.
+   * Ask for the closing usage chunk (`stream_options.include_usage`). Default: by `name`, `false` for the
+   * hosts known to reject the field (`mistral` answers 422), `true` for the rest (OpenAI, Azure, Groq,
+   * Together, vLLM, OpenRouter, DeepSeek, Fireworks, …, and servers that ignore it). A server that rejects
+   * it fails with an `invalid_request` error saying to set this to `false`. Without usage, a stream that
+   * ends with `[DONE]` still completes, with usage estimated (`estimated: true`), unless the host puts it
+   * elsewhere (Groq's `x_groq.usage` and Mistral's closing chunk are read).
    */
   readonly includeUsage?: boolean;
   /** An `openai` SDK client to call through (implies `transport: 'sdk'`). */
@@ -56,8 +60,27 @@ export function openaiCompatible(options: OpenAICompatibleOptions): LanguageMode
     vendor: options.name,
     baseURL: options.baseURL,
     key: () => options.apiKey,
-    includeUsage: options.includeUsage ?? true,
+    includeUsage: options.includeUsage ?? acceptsStreamOptions(options.name),
     maxTokensField: 'max_tokens',
     ...(options.client !== undefined && { client: options.client }),
   });
+}
+
+/** Hosts whose API rejects `stream_options` (Mistral: 422 `extra_forbidden`); they send usage unasked. */
+const REJECTS_STREAM_OPTIONS: ReadonlySet<string> = new Set(['mistral', 'mistralai', 'codestral']);
+
+/**
+ * Whether to send `stream_options` to a host, by its `name`: every host but the ones known to reject it.
+ *
+ * ## Example
+ * ```ts
+ * acceptsStreamOptions('groq'); // true
+ * acceptsStreamOptions('mistral'); // false
+ * ```
+ *
+ * @param name - the provider label (`groq`, `mistral`, …), compared case-insensitively
+ * @returns whether the default `includeUsage` is on
+ */
+export function acceptsStreamOptions(name: string): boolean {
+  return !REJECTS_STREAM_OPTIONS.has(name.toLowerCase());
 }

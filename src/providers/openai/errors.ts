@@ -60,3 +60,35 @@ export function mapOpenAIError(error: unknown, context: Pick<MapperContext, 'pro
   }
   return toLLMError(error, provider, model);
 }
+
+/**
+ * A 4xx that names `stream_options` (Mistral answers 422 `extra_forbidden`, older servers 400
+ * "Unrecognized request argument") means the server rejects the usage request: an `invalid_request` error
+ * that says how to turn it off. Other errors pass through.
+ *
+ * ## Example
+ * ```ts
+ * rejectedStreamOptions(error, bodyText).message;
+ * // 'mistral: the server rejects stream_options; set includeUsage: false … (HTTP 422)'
+ * ```
+ *
+ * @param error - the classified error
+ * @param bodyText - the response body, when the error's message may not hold it (the SDK drops
+ * bodies that are not OpenAI-shaped)
+ * @returns the same error, or the explained `invalid_request`
+ */
+export function rejectedStreamOptions(error: LLMError, bodyText?: string): LLMError {
+  const status = error.status;
+  if (status === undefined || status < 400 || status >= 500 || status === 429) return error;
+  if (!(bodyText ?? '').includes('stream_options') && !error.message.includes('stream_options')) return error;
+  const provider = error.provider ?? 'provider';
+  return new LLMError(
+    'invalid_request',
+    `${provider}: the server rejects stream_options; set includeUsage: false for it (usage is then estimated) (HTTP ${status})`,
+    {
+      status,
+      ...(error.provider !== undefined && { provider: error.provider }),
+      ...(error.model !== undefined && { model: error.model }),
+    },
+  );
+}

@@ -14,6 +14,12 @@ export interface OpenAIOptions extends ProviderOptions {
   readonly client?: OpenAIClient;
   /** Sent as `OpenAI-Organization`. */
   readonly organization?: string;
+  /**
+   * Ask for the closing usage chunk (`stream_options.include_usage`). Default `true`. Turn it off for a
+   * server behind this URL that rejects `stream_options` (older Azure API versions, proxies); a stream
+   * without usage still completes, with usage estimated (`estimated: true`).
+   */
+  readonly includeUsage?: boolean;
 }
 
 /**
@@ -22,7 +28,8 @@ export interface OpenAIOptions extends ProviderOptions {
  * Cold: nothing is sent until subscribe; unsubscribing aborts the request. The key comes from `apiKey`
  * or `OPENAI_API_KEY` (a missing key fails the stream with `auth` on subscribe, before anything is sent);
  * the endpoint from `baseURL`, else `OPENAI_BASE_URL` from the environment, else {@link OPENAI_BASE_URL}.
- * Usage is always requested (`stream_options.include_usage`), so `finish` carries usage and cost.
+ * Usage is requested (`stream_options.include_usage`, see `includeUsage`), so `finish` carries usage and
+ * cost; a stream that ends with `[DONE]` but without usage gets estimated usage (`estimated: true`).
  * Transport `direct` (default) is `fetch` + SSE; `sdk` (or a `client`) uses the `openai` SDK, loaded lazily,
  * with its retries off. Both give identical events on identical bytes.
  *
@@ -51,7 +58,7 @@ export function openai(options: OpenAIOptions): LanguageModel {
     key: (model) =>
       options.client === undefined ? requireKey(apiKey, provider, model, 'OPENAI_API_KEY') : apiKey,
     ...(options.organization !== undefined && { organization: options.organization }),
-    includeUsage: true,
+    includeUsage: options.includeUsage ?? true,
     maxTokensField: 'max_completion_tokens',
     ...(options.client !== undefined && { client: options.client }),
   });

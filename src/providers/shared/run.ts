@@ -2,6 +2,7 @@ import { Observable } from 'rxjs';
 import type { Pricing } from '../../core/catalog.js';
 import { LLMError, toLLMError } from '../../core/errors.js';
 import type { StartEvent, TokenEvent } from '../../core/events.js';
+import type { ChatRequest } from '../../core/request.js';
 import { httpStream, type HttpStreamRequest } from '../../transport/http.js';
 import { coalesceText, type TextCoalescer } from './coalesceText.js';
 
@@ -14,6 +15,8 @@ export interface MapperContext {
   /** The model asked for; the vendor's answer may name a dated snapshot of it. */
   readonly model: string;
   readonly pricing: Pricing | undefined;
+  /** The call's request, to estimate usage from when the vendor reports none. */
+  readonly request?: ChatRequest;
 }
 
 /**
@@ -71,6 +74,22 @@ export function jsonFrame<Chunk>(provider: string, model: string): FrameDecoder<
   };
 }
 
+/**
+ * What a mapper threw: its `LLMError`, or, for anything else (a chunk shaped so that reading it
+ * failed), `invalid_response`, never `unknown`, so retry and fallback still act.
+ */
+function mapperFailure(error: unknown, source: { provider: string; model: string } | undefined): LLMError {
+  if (LLMError.isInstance(error)) return error;
+  return new LLMError(
+    'invalid_response',
+    `${source?.provider ?? 'provider'}: a chunk the mapper could not read`,
+    {
+      ...(source !== undefined && { provider: source.provider, model: source.model }),
+      cause: error,
+    },
+  );
+}
+
 /** How the direct transport delivers what it maps. */
 export interface DirectStreamOptions {
   /**
@@ -103,8 +122,12 @@ export function directStream<Chunk>(
       const map = mapper();
       const onFrame = (data: string, event: string | undefined): void => {
         if (map.done) return;
-        const chunk = decode(data, event);
-        if (chunk !== undefined) map.chunk(chunk, emit);
+        try {
+          const chunk = decode(data, event);
+          if (chunk !== undefined) map.chunk(chunk, emit);
+        } catch (error) {
+          throw mapperFailure(error, http);
+        }
       };
       httpStream(http, onFrame, controller.signal, flush)
         .then(() => {
@@ -152,7 +175,11 @@ export function sdkStream<Chunk>(
         // Unsubscribing closes the subscriber before it aborts: a plain field read per chunk.
         if (subscriber.closed) return;
         if (map.done) continue;
-        map.chunk(chunk, emit);
+        try {
+          map.chunk(chunk, emit);
+        } catch (error) {
+          throw mapperFailure(error, undefined);
+        }
       }
       map.end(emit);
     };
@@ -160,7 +187,9 @@ export function sdkStream<Chunk>(
       () => subscriber.complete(),
       (error: unknown) => {
         if (controller.signal.aborted && subscriber.closed) return;
-        subscriber.error(LLMError.isInstance(error) ? error : mapError(error));
+        // A mapper's own failure has no source yet: every `mapError` fills it in for an `LLMError`.
+        const known = LLMError.isInstance(error) && error.provider !== undefined;
+        subscriber.error(known ? error : mapError(error));
         controller.abort(ABORTED);
       },
     );

@@ -235,7 +235,7 @@ describe('tool calls', () => {
 });
 
 describe('thinking', () => {
-  it('maps thinking deltas to reasoning and skips signatures', () => {
+  it('maps thinking deltas to reasoning and keeps the signature on a reasoning event', () => {
     const { events } = mapChunks([
       start(),
       { type: 'content_block_start', index: 0, content_block: { type: 'thinking', thinking: '' } },
@@ -253,6 +253,7 @@ describe('thinking', () => {
     ]);
     expect(events.slice(1, -2)).toEqual([
       { type: 'reasoning', text: 'Let me think' },
+      { type: 'reasoning', text: '', signature: 'EqQBCgIYAhIM' },
       { type: 'text', text: '42' },
     ]);
   });

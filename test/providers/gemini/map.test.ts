@@ -116,12 +116,9 @@ describe('mapGeminiUsage', () => {
     ]);
   });
 
-  it('reports zero usage and zero cost when Gemini sent none', () => {
+  it('estimates usage when Gemini sent none: unknown, not zero', () => {
     const { events } = mapChunks([text('a'), finish('STOP')], context);
-    expect(events.at(-1)).toMatchObject({
-      usage: { inputTokens: 0, outputTokens: 0 },
-      cost: { total: 0 },
-    });
+    expect(events.at(-1)).toMatchObject({ usage: { inputTokens: 0, outputTokens: 1, estimated: true } });
   });
 });
 
@@ -170,7 +167,8 @@ describe('geminiMapper content', () => {
       { type: 'tool-call', index: 1, id: 'call_1', name: 'time', args: {}, rawArgs: '{}' },
       { type: 'tool-call-delta', index: 2, id: 'fc-7', name: 'now', argsDelta: '{}' },
       { type: 'tool-call', index: 2, id: 'fc-7', name: 'now', args: {}, rawArgs: '{}' },
-      { type: 'usage', usage: { inputTokens: 0, outputTokens: 0 } },
+      // No usageMetadata: estimated from the answer, piece by piece (no request here, so input 0).
+      { type: 'usage', usage: { inputTokens: 0, outputTokens: 15, estimated: true } },
       expect.objectContaining({ type: 'finish', reason: 'tool-calls', raw: 'STOP' }),
     ]);
   });
@@ -350,7 +348,7 @@ describe('mapGeminiSdkError', () => {
     ['Request aborted when reading from the stream', 'aborted'],
     ['Error parsing JSON response: "{"', 'invalid_response'],
     ['Failed to parse stream', 'incomplete'],
-    ['Something new', 'unknown'],
+    ['Something new', 'invalid_response'],
   ])('%s → %s', (message, kind) => {
     expect(mapGeminiSdkError(sdkError(message), 'gemini', 'm').kind).toBe(kind);
   });
@@ -366,11 +364,12 @@ describe('mapGeminiSdkError', () => {
     expect(mapGeminiSdkError(blocked, 'gemini', 'm').kind).toBe('content_filter');
   });
 
-  it('passes LLMErrors through and maps plain errors with toLLMError', () => {
+  it('passes LLMErrors through and maps plain errors with toLLMError, never to unknown', () => {
     const own = new LLMError('auth', 'no key', { provider: 'gemini', model: 'm' });
     expect(mapGeminiSdkError(own, 'gemini', 'm')).toBe(own);
     const abort = Object.assign(new Error('aborted'), { name: 'AbortError' });
     expect(mapGeminiSdkError(abort, 'gemini', 'm').kind).toBe('aborted');
-    expect(mapGeminiSdkError(new Error('boom'), 'gemini', 'm').kind).toBe('unknown');
+    // What the SDK throws while reading a body it cannot handle (a `null` chunk) is the response's fault.
+    expect(mapGeminiSdkError(new TypeError('boom'), 'gemini', 'm').kind).toBe('invalid_response');
   });
 });

@@ -5,6 +5,7 @@ import type { TokenEvent } from '../../../src/core/events.js';
 import type { OllamaChatChunk } from '../../../src/providers/ollama/chunks.js';
 import { mapOllamaSdkError, streamFault } from '../../../src/providers/ollama/errors.js';
 import { createOllamaMapper, mapDoneReason, mapUsage } from '../../../src/providers/ollama/map.js';
+import { answerTally } from '../../../src/providers/shared/estimateUsage.js';
 
 const fixture = readFileSync(new URL('../../fixtures/ollama/chat.ndjson', import.meta.url), 'utf8');
 const ctx = { provider: 'ollama', model: 'llama3.2', pricing: { input: 0, output: 0 } };
@@ -132,14 +133,24 @@ describe('mapDoneReason', () => {
 });
 
 describe('mapUsage', () => {
+  const source = { provider: 'ollama', model: 'llama3.2' };
+  const request = { messages: [{ role: 'user' as const, content: 'Why is the sky blue? Answer briefly.' }] };
   it('reads prompt_eval_count and eval_count', () => {
-    expect(mapUsage({ done: true, prompt_eval_count: 32, eval_count: 24 })).toEqual({
+    expect(
+      mapUsage({ done: true, prompt_eval_count: 32, eval_count: 24 }, source, answerTally(request)),
+    ).toEqual({
       inputTokens: 32,
       outputTokens: 24,
     });
   });
-  it('counts a missing count (a fully cached prompt) as 0', () => {
-    expect(mapUsage({ done: true, eval_count: 3 })).toEqual({ inputTokens: 0, outputTokens: 3 });
+  it('estimates a missing count (a fully cached prompt) from the request: unknown is not 0', () => {
+    const usage = mapUsage({ done: true, eval_count: 3 }, source, answerTally(request));
+    expect(usage).toMatchObject({ outputTokens: 3, estimated: true });
+    expect(usage.inputTokens).toBeGreaterThan(0);
+  });
+  it('rejects a count that is not a count', () => {
+    const bad = { done: true, prompt_eval_count: '12', eval_count: 3 } as unknown as OllamaChatChunk;
+    expect(() => mapUsage(bad, source, answerTally(request))).toThrow(/prompt_eval_count/);
   });
 });
 
@@ -295,6 +306,7 @@ describe('mapOllamaSdkError', () => {
     expect(mapOllamaSdkError(new Error('Overloaded'), c).kind).toBe('unavailable');
     expect(mapOllamaSdkError(new DOMException('aborted', 'AbortError'), c).kind).toBe('aborted');
     expect(mapOllamaSdkError(new TypeError('terminated'), c).kind).toBe('network');
-    expect(mapOllamaSdkError(new TypeError('something odd'), c).kind).toBe('unknown');
+    // The SDK throws a TypeError on a `null` line: the body broke the protocol.
+    expect(mapOllamaSdkError(new TypeError('something odd'), c).kind).toBe('invalid_response');
   });
 });

@@ -78,19 +78,36 @@ describe('OpenAI mapper on the recorded sample', () => {
 
   it('is incomplete when the body ends before the usage chunk, or before the finish', () => {
     const all = frames(SAMPLE);
-    const withoutUsage = all.filter((d) => !d.includes('"usage":{'));
-    expect(run(withoutUsage).error?.kind).toBe('incomplete');
+    const beforeUsage = all.slice(
+      0,
+      all.findIndex((d) => d.includes('"usage":{')),
+    );
+    expect(run(beforeUsage).error?.kind).toBe('incomplete');
+    expect(run(beforeUsage).error?.message).toMatch(/usage chunk or \[DONE\]/);
     expect(run(all.slice(0, 5)).error?.kind).toBe('incomplete');
     expect(run(all.slice(0, 5)).error?.message).toMatch(/finish_reason/);
-    // A finish and [DONE] do not rescue a stream whose usage is missing: the SDK cannot see [DONE].
-    expect(run([...withoutUsage]).error?.message).toMatch(/usage/);
+  });
+
+  it('is complete with [DONE] after the finish and no usage chunk: usage estimated, not zero', () => {
+    const all = frames(SAMPLE);
+    const withoutUsage = all.filter((d) => !d.includes('"usage":{'));
+    expect(withoutUsage.at(-1)).toBe('[DONE]');
+    const { events, error } = run(withoutUsage);
+    expect(error).toBeUndefined();
+    const finish = events.at(-1);
+    expect(finish).toMatchObject({ type: 'finish', reason: 'stop', usage: { estimated: true } });
+    if (finish?.type !== 'finish') throw new Error('no finish');
+    expect(finish.usage.outputTokens).toBeGreaterThan(0);
+    expect(events.at(-2)).toEqual({ type: 'usage', usage: finish.usage });
   });
 
   it('completes without usage when none was asked for', () => {
     const { events, error } = run([delta({ content: 'hi' }), delta({}, 'stop'), '[DONE]'], false);
     expect(error).toBeUndefined();
-    expect(events.at(-1)).toMatchObject({ type: 'finish', usage: { inputTokens: 0, outputTokens: 0 } });
-    expect(events.some((e) => e.type === 'usage')).toBe(false);
+    expect(events.at(-1)).toMatchObject({
+      type: 'finish',
+      usage: { inputTokens: 0, outputTokens: 1, estimated: true },
+    });
   });
 
   it('ignores frames after [DONE]', () => {
@@ -137,23 +154,29 @@ describe('mapFinishReason', () => {
 describe('mapUsage', () => {
   it('maps counts, cached and reasoning tokens', () => {
     expect(
-      mapUsage({
-        prompt_tokens: 100,
-        completion_tokens: 50,
-        total_tokens: 150,
-        prompt_tokens_details: { cached_tokens: 64 },
-        completion_tokens_details: { reasoning_tokens: 30 },
-      }),
+      mapUsage(
+        {
+          prompt_tokens: 100,
+          completion_tokens: 50,
+          total_tokens: 150,
+          prompt_tokens_details: { cached_tokens: 64 },
+          completion_tokens_details: { reasoning_tokens: 30 },
+        },
+        ctx,
+      ),
     ).toEqual({ inputTokens: 100, outputTokens: 50, cachedInputTokens: 64, reasoningTokens: 30 });
   });
   it('leaves zero and missing details out', () => {
     expect(
-      mapUsage({
-        prompt_tokens: 1,
-        completion_tokens: 2,
-        prompt_tokens_details: { cached_tokens: 0 },
-        completion_tokens_details: null,
-      }),
+      mapUsage(
+        {
+          prompt_tokens: 1,
+          completion_tokens: 2,
+          prompt_tokens_details: { cached_tokens: 0 },
+          completion_tokens_details: null,
+        },
+        ctx,
+      ),
     ).toEqual({ inputTokens: 1, outputTokens: 2 });
   });
   it('prices cached tokens at the cached price', () => {
@@ -247,7 +270,7 @@ describe('tool calls', () => {
 });
 
 describe('reasoning, refusals and errors in the stream', () => {
-  it('maps reasoning_content and reasoning to reasoning events, refusals to text', () => {
+  it('maps reasoning_content and reasoning to reasoning events, refusals to the finish', () => {
     const { events } = run([
       delta({ role: 'assistant', reasoning_content: 'think' }),
       delta({ reasoning: 'more' }),
@@ -255,11 +278,17 @@ describe('reasoning, refusals and errors in the stream', () => {
       delta({}, 'stop'),
       usage(),
     ]);
-    expect(events.slice(1, 4)).toEqual([
+    expect(events.slice(1, 3)).toEqual([
       { type: 'reasoning', text: 'think' },
       { type: 'reasoning', text: 'more' },
-      { type: 'text', text: "I can't help with that." },
     ]);
+    expect(events.some((e) => e.type === 'text')).toBe(false);
+    expect(events.at(-1)).toMatchObject({
+      type: 'finish',
+      reason: 'content-filter',
+      raw: 'refusal',
+      refusal: "I can't help with that.",
+    });
   });
 
   it.each([
@@ -273,7 +302,7 @@ describe('reasoning, refusals and errors in the stream', () => {
       { message: 'too long', type: 'invalid_request_error', code: 'context_length_exceeded' },
       'context_length',
     ],
-    ['plain text error', 'unknown'],
+    ['plain text error', 'invalid_response'],
   ])('an error chunk %j → %s, before any start', (payload, kind) => {
     const { events, error } = run([JSON.stringify({ error: payload })]);
     expect(events).toEqual([]);
