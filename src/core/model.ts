@@ -1,6 +1,8 @@
-import type { Observable } from 'rxjs';
+import { type Observable, throwError } from 'rxjs';
+import { LLMError, toLLMError } from './errors.js';
 import type { TokenEvent } from './events.js';
 import type { ChatRequest } from './request.js';
+import { checkRequest } from './validate.js';
 
 /**
  * The one shape of rxllm: a provider and a composed pipeline are both a `LanguageModel`, so pipelines nest.
@@ -57,6 +59,11 @@ export interface ModelDefinition {
  * Makes a {@link LanguageModel} from a stream function: the way providers, policies and user code
  * create models.
  *
+ * Every model is made here, so this is where a caller's request is checked: a malformed one (no messages,
+ * an unknown role, a non-finite number, …) fails the stream with an `invalid_request` `LLMError` naming the
+ * field, before `definition.stream` sees it; a synchronous throw from `definition.stream` fails the stream
+ * too. `candidates()` of a malformed request is the model itself, whose stream then says why.
+ *
  * @example
  * const echo = defineModel({
  *   provider: 'echo',
@@ -65,11 +72,25 @@ export interface ModelDefinition {
  * });
  */
 export function defineModel(definition: ModelDefinition): LanguageModel {
+  const where = { provider: definition.provider, model: definition.model };
   const model: LanguageModel = {
     provider: definition.provider,
     model: definition.model,
-    stream: (request) => definition.stream(request),
-    candidates: (request) => definition.candidates?.(request) ?? [model],
+    stream: (request) => {
+      const problem = checkRequest(request, where);
+      if (problem !== undefined) return throwError(() => problem);
+      try {
+        return definition.stream(request);
+      } catch (error) {
+        // An `LLMError` keeps its own source: a policy's refusal names the model it refused.
+        const failure = LLMError.isInstance(error) ? error : toLLMError(error, where.provider, where.model);
+        return throwError(() => failure);
+      }
+    },
+    candidates: (request) =>
+      (definition.candidates !== undefined && checkRequest(request) === undefined
+        ? definition.candidates(request)
+        : undefined) ?? [model],
     pipe: pipeModel,
   };
   return model;
