@@ -209,6 +209,7 @@ export type {
   BudgetEstimate,
   BudgetLimits,
   BudgetLineStatus,
+  BudgetSettlement,
 } from './operators/budget.js';
 export { budget, createBudget } from './operators/budget.js';
 export type { CalendarWindow, Period, Weekday } from './budget/windows.js';

@@ -11,7 +11,7 @@ import {
   createAccounts,
   type Reservation,
 } from '../budget/accounts.js';
-import { budgetedCall, type CallContext, swallow } from '../budget/call.js';
+import { budgetedCall, type CallContext, swallow, type UnsettledCall } from '../budget/call.js';
 import { fromNanos, limitNanos, toNanos } from '../budget/money.js';
 import type { Period, Weekday } from '../budget/windows.js';
 import { money } from '../routing/constraints.js';
@@ -94,6 +94,33 @@ export interface Budget extends AffordabilityCheck {
   status(): MaybePromise<readonly BudgetLineStatus[]>;
   /** How many reservations are held (calls in flight, in every process sharing the store). */
   outstanding(): MaybePromise<number>;
+  /**
+   * Settlements the store failed (`unsettled`) and their later success (`reconciled`). A call is never
+   * failed after its answer for a settlement; this is where such a fault shows.
+   */
+  readonly settlements$: Observable<BudgetSettlement>;
+  /** Settlements of this process still waiting for the store. */
+  unsettled(): number;
+  /**
+   * Tries every unsettled settlement again now (the budget also does at each call it reserves for);
+   * resolves with how many are still unsettled.
+   */
+  reconcile(): Promise<number>;
+}
+
+/**
+ * What happened to a settlement the store failed: `unsettled` when the call ended and its charge could not
+ * be written (the subscriber got its answer all the same; the reservation keeps holding the money),
+ * `reconciled` when a later attempt wrote it.
+ */
+export interface BudgetSettlement {
+  readonly type: 'unsettled' | 'reconciled';
+  readonly provider: string;
+  readonly model: string;
+  /** The call's charge in dollars. */
+  readonly cost: number;
+  /** For `unsettled`: the store's error. */
+  readonly error?: LLMError;
 }
 
 interface Hold {
@@ -130,6 +157,14 @@ interface Hold {
  * models (a provider, `route()`, and policies that pass candidates through). A pipeline that lists only
  * itself is priced at its `start`, after the request went out: with a store that answers asynchronously,
  * the tokens that stream while it answers are charged but may pass the limit.
+ *
+ * A settlement the store fails (Redis down when the call ends) never changes the call's outcome: the
+ * answer and its `finish` stand, the failure is reported on `settlements$` (`unsettled`, and on the store's
+ * own `events$`), the reservation keeps holding the money meanwhile, and the settlement is written later
+ * (`reconciled`), resuming at the step that failed, at the next call the store answers or on
+ * `reconcile()`. Unsettled calls live in this process: if it exits first, their reservations expire with
+ * their record (a day) instead. A store that applied a step but answered too late (Redis frozen rather than
+ * down) may see that step written twice.
  *
  * Spend is attributed to the windows the call reserved in (a call across midnight counts for the day it
  * started). The budget prices with its own catalog (`catalog`/`specs`): give providers the same one. A
@@ -221,6 +256,37 @@ export function createBudget(config: BudgetConfig = {}): Budget {
   };
   const heldBy = (request: ChatRequest): Hold | undefined => (request as { [holdKey]?: Hold })[holdKey];
 
+  const settlements = new Subject<BudgetSettlement>();
+  const pending = new Set<UnsettledCall>();
+  const retrying = new Set<UnsettledCall>();
+  const report = (type: BudgetSettlement['type'], call: UnsettledCall): void =>
+    settlements.next({
+      type,
+      provider: call.model.provider,
+      model: call.model.model,
+      cost: fromNanos(call.actual),
+      ...(type === 'unsettled' && { error: call.error }),
+    });
+  /** Settles every pending call again, resuming each where the store failed it. */
+  const reconcile = async (): Promise<number> => {
+    const tries = [...pending]
+      .filter((call) => !retrying.has(call))
+      .map(async (call) => {
+        retrying.add(call);
+        try {
+          await accounts.settle(call.reservation, call.actual);
+          pending.delete(call);
+          report('reconciled', call);
+        } catch {
+          // Still unreachable: kept for the next try.
+        } finally {
+          retrying.delete(call);
+        }
+      });
+    await Promise.all(tries);
+    return pending.size;
+  };
+
   const callContext: CallContext = {
     accounts,
     estimator,
@@ -228,6 +294,10 @@ export function createBudget(config: BudgetConfig = {}): Budget {
     estimate,
     whole: shortfall === 'reject',
     headroomTokens: headroom,
+    unsettled: (call) => {
+      pending.add(call);
+      report('unsettled', call);
+    },
   };
 
   const canAfford = (model: ModelRef, request: ChatRequest): boolean => {
@@ -294,6 +364,8 @@ export function createBudget(config: BudgetConfig = {}): Budget {
                 );
               }
               if (closed) return swallow(accounts.settle(reservation, 0));
+              // The store answered a reservation: a good moment to write what it failed before.
+              if (pending.size > 0) void reconcile();
               hold.reservation = reservation;
               // Subscribed with this subscriber itself (as `defer` does): its teardown joins ours, and it
               // sees at once when the subscriber leaves, even inside a synchronous source.
@@ -318,6 +390,9 @@ export function createBudget(config: BudgetConfig = {}): Budget {
     estimate,
     status: () => accounts.status(),
     outstanding: () => accounts.outstanding(),
+    settlements$: settlements.asObservable(),
+    unsettled: () => pending.size,
+    reconcile,
   };
 }
 
