@@ -162,8 +162,8 @@ interface Hold {
  * answer and its `finish` stand, the failure is reported on `settlements$` (`unsettled`, and on the store's
  * own `events$`), the reservation keeps holding the money meanwhile, and the settlement is written later
  * (`reconciled`), resuming at the step that failed, at the next call the store answers or on
- * `reconcile()`. Unsettled calls live in this process: if it exits first, their reservations expire with
- * their record (a day) instead. A store that applied a step but answered too late (Redis frozen rather than
+ * `reconcile()`. Unsettled calls live in this process: if it exits first, their reservations stay held
+ * until their windows end (the limit errs on the safe side). A store that applied a step but answered too late (Redis frozen rather than
  * down) may see that step written twice.
  *
  * Spend is attributed to the windows the call reserved in (a call across midnight counts for the day it
