@@ -28,6 +28,10 @@ export interface CallContext {
   /** `reject`: only whole worst cases are reserved. */
   readonly whole: boolean;
   readonly headroomTokens: number;
+  /** False for a model with no known price the budget refuses (see `unknownPrice`). */
+  readonly priced: (model: ModelRef) => boolean;
+  /** The `budget` error refusing a model with no known price. */
+  readonly unpriced: (model: ModelRef) => LLMError;
   /** A settlement the store failed: the call's outcome stands, the budget retries it later. */
   readonly unsettled: (call: UnsettledCall) => void;
 }
@@ -119,14 +123,16 @@ export function budgetedCall(
       if (stopped) return;
       if (delivered) return cut();
       halt();
-      const error = new LLMError(
-        'budget',
-        `budget: ${modelKey(model)} answered, and its limits cannot hold this call`,
-        {
-          provider: model.provider,
-          model: model.model,
-        },
-      );
+      const error = !context.priced(model)
+        ? context.unpriced(model)
+        : new LLMError(
+            'budget',
+            `budget: ${modelKey(model)} answered, and its limits cannot hold this call`,
+            {
+              provider: model.provider,
+              model: model.model,
+            },
+          );
       end(() => subscriber.error(error));
     };
     /**
@@ -152,6 +158,7 @@ export function budgetedCall(
     };
     /** Moves and grows the reservation for the model a `start` names. */
     const follow = (start: StartEvent): MaybePromise<boolean> => {
+      if (!context.priced(start)) return false;
       const moved = start.provider === reservation.provider || accounts.transfer(reservation, start.provider);
       return thenMaybe(moved, (ok) => {
         if (!ok) return false;

@@ -1,7 +1,8 @@
 import { type Observable, throwError } from 'rxjs';
 import { LLMError, toLLMError } from './errors.js';
 import type { TokenEvent } from './events.js';
-import type { ChatRequest } from './request.js';
+import type { Pricing } from './catalog.js';
+import type { Capability, ChatRequest } from './request.js';
 import { checkRequest } from './validate.js';
 
 /**
@@ -18,6 +19,12 @@ export interface LanguageModel {
   readonly provider: string;
   /** Model id as the vendor knows it, or a pipeline's label. */
   readonly model: string;
+  /**
+   * What the model says of itself, over the catalog's entry: a provider's `pricing` and `capabilities`
+   * options. Budgets, routers, ledgers and fallback read it before the catalog; policies that wrap one
+   * model pass it on.
+   */
+  readonly profile?: ModelProfile;
   /** A cold stream of events answering `request`. */
   stream(request: ChatRequest): Observable<TokenEvent>;
   /**
@@ -41,6 +48,15 @@ export interface LanguageModel {
   pipe(...ops: ReadonlyArray<(m: LanguageModel) => LanguageModel>): LanguageModel;
 }
 
+/**
+ * Prices and capabilities a model declares itself, which win over its catalog entry. Providers always have
+ * one (empty when their options say nothing); a pipeline of the user's own usually has none.
+ */
+export interface ModelProfile {
+  readonly pricing?: Pricing;
+  readonly capabilities?: readonly Capability[];
+}
+
 /** A set of models a policy chooses among (routing, fallback, fusion). */
 export type ModelPool = readonly LanguageModel[];
 
@@ -51,6 +67,8 @@ export type ModelPolicy = (model: LanguageModel) => LanguageModel;
 export interface ModelDefinition {
   readonly provider: string;
   readonly model: string;
+  /** See {@link LanguageModel.profile}; a policy wrapping one model passes `model.profile`. */
+  readonly profile?: ModelProfile | undefined;
   stream(request: ChatRequest): Observable<TokenEvent>;
   candidates?(request: ChatRequest): readonly LanguageModel[];
 }
@@ -76,6 +94,7 @@ export function defineModel(definition: ModelDefinition): LanguageModel {
   const model: LanguageModel = {
     provider: definition.provider,
     model: definition.model,
+    ...(definition.profile !== undefined && { profile: definition.profile }),
     stream: (request) => {
       const problem = checkRequest(request, where);
       if (problem !== undefined) return throwError(() => problem);

@@ -247,6 +247,7 @@ export function observedModel(
   const wrapped: LanguageModel = defineModel({
     provider: model.provider,
     model: model.model,
+    profile: model.profile,
     stream,
     candidates: (request) => {
       const list = model.candidates(request);

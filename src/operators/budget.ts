@@ -17,7 +17,7 @@ import type { Period, Weekday } from '../budget/windows.js';
 import { money } from '../routing/constraints.js';
 import { createEstimator, type TokenEstimator } from '../routing/estimate.js';
 import type { AffordabilityCheck } from '../routing/route.js';
-import { modelKey, type SpecOptions, specLookup } from '../routing/specs.js';
+import { modelKey, priceLookup, type SpecOptions, specLookup } from '../routing/specs.js';
 import { memoryStore } from '../state/memoryStore.js';
 import { isPromiseLike } from '../state/maybePromise.js';
 import type { MaybePromise, StateStore } from '../state/store.js';
@@ -58,6 +58,13 @@ export interface BudgetConfig extends SpecOptions {
   readonly headroomTokens?: number;
   /** Output tokens of the worst case when neither the request (`maxTokens`) nor the catalog says. Default 4096. */
   readonly defaultMaxOutputTokens?: number;
+  /**
+   * What to do with a model whose price is unknown (not in the catalog or `specs`, no provider `pricing`):
+   * `refuse` (default) treats it as unaffordable, so a call that would go to it fails with a `budget`
+   * error that names the model and how to price it; `free` admits it at $0 (its `finish` cost, if it
+   * reports one, is still charged), for local models you do not want to list.
+   */
+  readonly unknownPrice?: 'refuse' | 'free';
 }
 
 /** A call's cost as a budget estimates it before sending, in dollars. */
@@ -167,8 +174,9 @@ interface Hold {
  * down) may see that step written twice.
  *
  * Spend is attributed to the windows the call reserved in (a call across midnight counts for the day it
- * started). The budget prices with its own catalog (`catalog`/`specs`): give providers the same one. A
- * model with no known price is free to the budget (its `finish` cost is still charged if it reports one).
+ * started). The budget prices a model by its provider's `pricing` option, else its own catalog
+ * (`catalog`/`specs`; give providers the same one). A model with no known price is refused with a `budget`
+ * error naming it and how to price it, unless `unknownPrice: 'free'` (see {@link BudgetConfig}).
  * A call's reservation travels with its request (a private symbol property, kept by object spread), so
  * `route({ budget })` inside the call counts it as available.
  * Actual usage beyond the estimate (a prompt longer than estimated, a vendor ignoring `maxTokens`) is
@@ -190,7 +198,27 @@ export function createBudget(config: BudgetConfig = {}): Budget {
   const store = config.store ?? memoryStore({ now });
   const estimator = config.estimator ?? createEstimator();
   const specOf = specLookup(config);
-  const pricing = (model: ModelRef): Pricing | undefined => specOf(model)?.pricing;
+  const priceOf = priceLookup(config, specOf);
+  // Prices models declared of themselves (a provider's `pricing`), by name: a `start` names the model
+  // that answers without being it. Bounded by the number of models the pipelines list.
+  const declared = new Map<string, Pricing>();
+  const pricing = (model: ModelRef): Pricing | undefined => {
+    const found = priceOf(model);
+    if (found === undefined) return declared.size > 0 ? declared.get(modelKey(model)) : undefined;
+    const own = (model as Partial<LanguageModel>).profile?.pricing;
+    if (own !== undefined && declared.get(modelKey(model)) !== own) declared.set(modelKey(model), own);
+    return found;
+  };
+  const free = config.unknownPrice === 'free';
+  const priced = (model: ModelRef): boolean => free || pricing(model) !== undefined;
+  const unpriced = (model: ModelRef): LLMError =>
+    new LLMError(
+      'budget',
+      `budget: no price is known for ${modelKey(model)}, so the budget cannot bound it: give its provider ` +
+        `a pricing option ({ pricing: { input, output } }, dollars per million tokens), add it to the ` +
+        `budget's catalog (createCatalog / specs), or createBudget({ unknownPrice: 'free' })`,
+      { provider: model.provider, model: model.model },
+    );
   const shortfall = config.onShortfall ?? 'cap';
   const minOutput = config.minOutputTokens ?? 16;
   const headroom = config.headroomTokens ?? 8;
@@ -240,8 +268,8 @@ export function createBudget(config: BudgetConfig = {}): Budget {
     const inputTokens = estimator.promptTokens(request, model);
     const maxOutputTokens =
       request.maxTokens ?? spec?.maxOutputTokens ?? config.defaultMaxOutputTokens ?? 4096;
-    const price = (outputTokens: number): number =>
-      costOf({ inputTokens, outputTokens }, spec?.pricing).total;
+    const modelPrice = pricing(model);
+    const price = (outputTokens: number): number => costOf({ inputTokens, outputTokens }, modelPrice).total;
     return {
       inputTokens,
       maxOutputTokens,
@@ -294,6 +322,8 @@ export function createBudget(config: BudgetConfig = {}): Budget {
     estimate,
     whole: shortfall === 'reject',
     headroomTokens: headroom,
+    priced,
+    unpriced,
     unsettled: (call) => {
       pending.add(call);
       report('unsettled', call);
@@ -301,6 +331,7 @@ export function createBudget(config: BudgetConfig = {}): Budget {
   };
 
   const canAfford = (model: ModelRef, request: ChatRequest): boolean => {
+    if (!priced(model)) return false;
     const e = estimate(model, request);
     const available = Math.min(
       capOf(request),
@@ -316,6 +347,12 @@ export function createBudget(config: BudgetConfig = {}): Budget {
     const found = listed.find((m) => canAfford(m, call));
     if (found) return found;
     const first = listed[0] as ModelRef;
+    if (!priced(first)) {
+      // A pipeline of the user's own that lists only itself and declares nothing (no `profile`, which
+      // providers always have) is priced by the model that answers, at its `start`.
+      if (listed.length === 1 && first === model && model.profile === undefined) return model;
+      throw unpriced(first);
+    }
     const e = estimate(first, call);
     const left = Math.min(capOf(call), accounts.available(first.provider));
     const needs = shortfall === 'reject' ? e.worstCase : e.minimum;
@@ -331,6 +368,7 @@ export function createBudget(config: BudgetConfig = {}): Budget {
     defineModel({
       provider: model.provider,
       model: model.model,
+      profile: model.profile,
       // What a fallback outside would walk: the affordable candidates, each still under this budget.
       candidates: (request) =>
         model

@@ -509,6 +509,7 @@ export function createRateLimiter(config: RateLimitConfig = {}): RateLimiter {
     defineModel({
       provider: model.provider,
       model: model.model,
+      profile: model.profile,
       stream: (request) =>
         defer(() => {
           let key: string;

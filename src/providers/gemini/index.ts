@@ -12,6 +12,7 @@ import {
   requireKey,
   resolveApiKey,
   resolvePricing,
+  profileOf,
 } from '../shared/options.js';
 import { directStream, jsonFrame, type MapperContext, sdkStream } from '../shared/run.js';
 import type { GeminiChunk } from './chunks.js';
@@ -232,5 +233,5 @@ export function gemini(options: GeminiOptions): LanguageModel {
     });
   }
 
-  return defineModel({ provider, model: options.model, stream });
+  return defineModel({ provider, model: options.model, profile: profileOf(options), stream });
 }
