@@ -181,13 +181,7 @@ function rangeProblem(v: unknown, at: string, min: number, max: number): string 
 function finiteProblem(v: unknown, at: string, depth = 0): string | undefined {
   if (typeof v === 'number') return Number.isFinite(v) ? undefined : want(at, 'a finite number', v);
   if (depth > 32 || !isObject(v)) return undefined;
-  if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) {
-      const problem = finiteProblem(v[i], `${at}[${i}]`, depth + 1);
-      if (problem !== undefined) return problem;
-    }
-    return undefined;
-  }
+  if (Array.isArray(v)) return arrayOf(v, at, (item, path) => finiteProblem(item, path, depth + 1));
   for (const key of Object.keys(v)) {
     const problem = finiteProblem((v as { readonly [key: string]: unknown })[key], `${at}.${key}`, depth + 1);
     if (problem !== undefined) return problem;
