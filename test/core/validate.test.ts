@@ -189,6 +189,34 @@ describe('providers: the request reaches the wire as given, or not at all', () =
     expect(sim.requests.length).toBe(before);
   });
 
+  it('a feature the vendor cannot take is invalid_request on every transport, never retried', async () => {
+    const before = sim.requests.length;
+    const imageByUrl = {
+      messages: [{ role: 'user', content: [{ type: 'image', url: 'https://example.com/cat.png' }] }],
+    } as const;
+    const unnamedToolResult = {
+      messages: [hi, { role: 'tool', toolCallId: 'c1', content: '{}' }],
+    } as const;
+    const cases: ReadonlyArray<readonly [string, LanguageModel, ChatRequest]> = [
+      ['ollama direct', ollama({ model: 'llama3.2', host: sim.url }), imageByUrl],
+      ['ollama sdk', ollama({ model: 'llama3.2', host: sim.url, transport: 'sdk' }), imageByUrl],
+      [
+        'gemini',
+        gemini({ model: 'gemini-2.0-flash', apiKey: 'g-test', baseURL: sim.url }),
+        unnamedToolResult,
+      ],
+    ];
+    for (const [name, model, request] of cases) {
+      const error = await failure(() => model.pipe(withRetry({ maxAttempts: 3 })).stream(request));
+      expect({ name, kind: error.kind, retryable: error.retryable }).toEqual({
+        name,
+        kind: 'invalid_request',
+        retryable: false,
+      });
+    }
+    expect(sim.requests.length).toBe(before);
+  });
+
   it('sends stop sequences, sampling numbers and roles as given (round trip through the wire)', async () => {
     const request: ChatRequest = {
       messages: [{ role: 'system', content: 'Be brief.' }, hi],
