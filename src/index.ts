@@ -45,6 +45,7 @@ export type {
   UserMessage,
 } from './core/request.js';
 export { contentText } from './core/request.js';
+export { checkRequest } from './core/validate.js';
 
 // Errors
 export type { LLMErrorInit, LLMErrorKind, SerializedLLMError } from './core/errors.js';
@@ -54,7 +55,7 @@ export { parseRetryAfter } from './core/classify.js';
 export { redactSecrets, registerSecret } from './core/redact.js';
 
 // Models and composition
-export type { LanguageModel, ModelDefinition, ModelPolicy, ModelPool } from './core/model.js';
+export type { LanguageModel, ModelDefinition, ModelPolicy, ModelPool, ModelProfile } from './core/model.js';
 export { defineModel } from './core/model.js';
 
 // Catalog
@@ -197,8 +198,8 @@ export {
 } from './routing/strategies/index.js';
 export type { TokenCounter, TokenEstimator, TokenEstimatorOptions } from './routing/estimate.js';
 export { createEstimator, heuristicTokens, loadGptTokenizer } from './routing/estimate.js';
-export type { SpecLookup, SpecOptions } from './routing/specs.js';
-export { specLookup } from './routing/specs.js';
+export type { PriceLookup, SpecLookup, SpecOptions } from './routing/specs.js';
+export { priceLookup, specLookup } from './routing/specs.js';
 export type { CallStats, ModelStats, ModelStatsOptions, ModelStatsSnapshot } from './routing/stats.js';
 export { createModelStats } from './routing/stats.js';
 export type { ComplexityFloors } from './routing/constraints.js';
@@ -212,6 +213,7 @@ export type {
   BudgetEstimate,
   BudgetLimits,
   BudgetLineStatus,
+  BudgetSettlement,
 } from './operators/budget.js';
 export { budget, createBudget } from './operators/budget.js';
 export type { CalendarWindow, Period, Weekday } from './budget/windows.js';

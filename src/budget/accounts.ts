@@ -67,6 +67,11 @@ export interface Reservation {
   /** Nano-dollars held on each line. */
   nanos: number;
   lines: readonly Line[];
+  /**
+   * Settlement steps already applied (each one atomic store write), so a settlement the store failed
+   * part-way resumes where it stopped instead of applying a step twice.
+   */
+  settledSteps?: number;
 }
 
 /** What {@link createAccounts} needs. */
@@ -103,7 +108,10 @@ export interface Accounts {
   extend(reservation: Reservation, target: number, least: number, whole: boolean): MaybePromise<boolean>;
   /** Moves a reservation's provider lines to `provider`. False (and nothing moved) when its limits cannot hold it. */
   transfer(reservation: Reservation, provider: string): MaybePromise<boolean>;
-  /** Replaces the reservation by the actual charge (nano-dollars) and checks alert thresholds. */
+  /**
+   * Replaces the reservation by the actual charge (nano-dollars) and checks alert thresholds. After a
+   * store failure, settling the same reservation with the same charge again resumes where it stopped.
+   */
   settle(reservation: Reservation, actual: number): MaybePromise<void>;
   outstanding(): MaybePromise<number>;
   status(): MaybePromise<BudgetLineStatus[]>;
@@ -316,20 +324,31 @@ export function createAccounts(options: AccountsOptions): Accounts {
     },
     settle(reservation, actual) {
       const delta = actual - reservation.nanos;
+      const steps: (() => MaybePromise<unknown>)[] = [];
+      for (const line of reservation.lines) {
+        if (delta !== 0) steps.push(() => add(line, line.used, delta));
+        if (actual !== 0) {
+          steps.push(() =>
+            thenMaybe(store.increment(line.spent, actual, { ttlMs: ttl(line) }), (result) =>
+              checkAlerts(line, result.value),
+            ),
+          );
+        }
+      }
+      steps.push(() => store.delete(recordKey(reservation.id)));
+      // Resumable: each step is counted once it is applied, so a retry after a store failure starts at
+      // the step that failed.
+      const from = reservation.settledSteps ?? 0;
       return thenMaybe(
         series(
-          reservation.lines.map((line) => () => {
-            const used = delta === 0 ? undefined : add(line, line.used, delta);
-            return thenMaybe(used, () =>
-              actual === 0
-                ? undefined
-                : thenMaybe(store.increment(line.spent, actual, { ttlMs: ttl(line) }), (result) =>
-                    checkAlerts(line, result.value),
-                  ),
-            );
-          }),
+          steps.slice(from).map(
+            (step) => () =>
+              thenMaybe(step(), () => {
+                reservation.settledSteps = (reservation.settledSteps ?? 0) + 1;
+              }),
+          ),
         ),
-        () => store.delete(recordKey(reservation.id)),
+        () => undefined,
       );
     },
     outstanding: () => thenMaybe(store.keys(`${prefix}:reservation:`), (keys) => keys.length),

@@ -28,6 +28,21 @@ export interface CallContext {
   /** `reject`: only whole worst cases are reserved. */
   readonly whole: boolean;
   readonly headroomTokens: number;
+  /** False for a model with no known price the budget refuses (see `unknownPrice`). */
+  readonly priced: (model: ModelRef) => boolean;
+  /** The `budget` error refusing a model with no known price. */
+  readonly unpriced: (model: ModelRef) => LLMError;
+  /** A settlement the store failed: the call's outcome stands, the budget retries it later. */
+  readonly unsettled: (call: UnsettledCall) => void;
+}
+
+/** A call whose settlement the store failed: its reservation still holds, its charge is not yet counted. */
+export interface UnsettledCall {
+  readonly reservation: Reservation;
+  /** The charge to settle, in nano-dollars. */
+  readonly actual: number;
+  readonly model: ModelRef;
+  readonly error: LLMError;
 }
 
 /** What happened upstream, in order (held while a reservation change is pending). */
@@ -64,16 +79,27 @@ export function budgetedCall(
     let queue: Signal[] | undefined;
     let settlement: { readonly done: MaybePromise<void> } | undefined;
 
-    const settle = (): MaybePromise<void> =>
-      (settlement ??= { done: accounts.settle(reservation, toNanos(meter.read().totalCost)) }).done;
-    const end = (then: () => void): void => {
+    /**
+     * Settles once. A store failure never changes the call's outcome (the answer was delivered and paid
+     * for, or the failure that ended the call is the one to report): it is handed to the budget, which
+     * reports it and settles again later. So this never rejects.
+     */
+    const settle = (): MaybePromise<void> => (settlement ??= { done: settleOnce() }).done;
+    const settleOnce = (): MaybePromise<void> => {
+      const actual = toNanos(meter.read().totalCost);
+      const report = (error: unknown): void =>
+        context.unsettled({ reservation, actual, model: meter.read().model, error: toLLMError(error) });
       try {
-        const done = settle();
-        if (isPromiseLike(done)) done.then(then, (e: unknown) => subscriber.error(toLLMError(e)));
-        else then();
+        const done = accounts.settle(reservation, actual);
+        return isPromiseLike(done) ? done.then(undefined, report) : done;
       } catch (error) {
-        subscriber.error(toLLMError(error));
+        return report(error);
       }
+    };
+    const end = (then: () => void): void => {
+      const done = settle();
+      if (isPromiseLike(done)) done.then(then);
+      else then();
     };
     const halt = (): void => {
       stopped = true;
@@ -97,14 +123,16 @@ export function budgetedCall(
       if (stopped) return;
       if (delivered) return cut();
       halt();
-      const error = new LLMError(
-        'budget',
-        `budget: ${modelKey(model)} answered, and its limits cannot hold this call`,
-        {
-          provider: model.provider,
-          model: model.model,
-        },
-      );
+      const error = !context.priced(model)
+        ? context.unpriced(model)
+        : new LLMError(
+            'budget',
+            `budget: ${modelKey(model)} answered, and its limits cannot hold this call`,
+            {
+              provider: model.provider,
+              model: model.model,
+            },
+          );
       end(() => subscriber.error(error));
     };
     /**
@@ -130,6 +158,7 @@ export function budgetedCall(
     };
     /** Moves and grows the reservation for the model a `start` names. */
     const follow = (start: StartEvent): MaybePromise<boolean> => {
+      if (!context.priced(start)) return false;
       const moved = start.provider === reservation.provider || accounts.transfer(reservation, start.provider);
       return thenMaybe(moved, (ok) => {
         if (!ok) return false;

@@ -1,6 +1,9 @@
-import type { Observable } from 'rxjs';
+import { type Observable, throwError } from 'rxjs';
+import { LLMError, toLLMError } from './errors.js';
 import type { TokenEvent } from './events.js';
-import type { ChatRequest } from './request.js';
+import type { Pricing } from './catalog.js';
+import type { Capability, ChatRequest } from './request.js';
+import { checkRequest } from './validate.js';
 
 /**
  * The one shape of rxllm: a provider and a composed pipeline are both a `LanguageModel`, so pipelines nest.
@@ -16,6 +19,12 @@ export interface LanguageModel {
   readonly provider: string;
   /** Model id as the vendor knows it, or a pipeline's label. */
   readonly model: string;
+  /**
+   * What the model says of itself, over the catalog's entry: a provider's `pricing` and `capabilities`
+   * options. Budgets, routers, ledgers and fallback read it before the catalog; policies that wrap one
+   * model pass it on.
+   */
+  readonly profile?: ModelProfile;
   /** A cold stream of events answering `request`. */
   stream(request: ChatRequest): Observable<TokenEvent>;
   /**
@@ -45,6 +54,15 @@ export interface LanguageModel {
   pipe(...ops: ReadonlyArray<(m: LanguageModel) => LanguageModel>): LanguageModel;
 }
 
+/**
+ * Prices and capabilities a model declares itself, which win over its catalog entry. Providers always have
+ * one (empty when their options say nothing); a pipeline of the user's own usually has none.
+ */
+export interface ModelProfile {
+  readonly pricing?: Pricing;
+  readonly capabilities?: readonly Capability[];
+}
+
 /** A set of models a policy chooses among (routing, fallback, fusion). */
 export type ModelPool = readonly LanguageModel[];
 
@@ -57,6 +75,8 @@ export interface ModelDefinition {
   readonly provider: string;
   /** The model id. */
   readonly model: string;
+  /** See {@link LanguageModel.profile}; a policy wrapping one model passes `model.profile`. */
+  readonly profile?: ModelProfile | undefined;
   /** The cold Observable of one call's events (nothing sent before subscribe). */
   stream(request: ChatRequest): Observable<TokenEvent>;
   /** The models a fallback walks for this request. Default: the model itself. */
@@ -67,6 +87,11 @@ export interface ModelDefinition {
  * Makes a {@link LanguageModel} from a stream function: the way providers, policies and user code
  * create models.
  *
+ * Every model is made here, so this is where a caller's request is checked: a malformed one (no messages,
+ * an unknown role, a non-finite number, …) fails the stream with an `invalid_request` `LLMError` naming the
+ * field, before `definition.stream` sees it; a synchronous throw from `definition.stream` fails the stream
+ * too. `candidates()` of a malformed request is the model itself, whose stream then says why.
+ *
  * @example
  * const echo = defineModel({
  *   provider: 'echo',
@@ -75,11 +100,26 @@ export interface ModelDefinition {
  * });
  */
 export function defineModel(definition: ModelDefinition): LanguageModel {
+  const where = { provider: definition.provider, model: definition.model };
   const model: LanguageModel = {
     provider: definition.provider,
     model: definition.model,
-    stream: (request) => definition.stream(request),
-    candidates: (request) => definition.candidates?.(request) ?? [model],
+    ...(definition.profile !== undefined && { profile: definition.profile }),
+    stream: (request) => {
+      const problem = checkRequest(request, where);
+      if (problem !== undefined) return throwError(() => problem);
+      try {
+        return definition.stream(request);
+      } catch (error) {
+        // An `LLMError` keeps its own source: a policy's refusal names the model it refused.
+        const failure = LLMError.isInstance(error) ? error : toLLMError(error, where.provider, where.model);
+        return throwError(() => failure);
+      }
+    },
+    candidates: (request) =>
+      (definition.candidates !== undefined && checkRequest(request) === undefined
+        ? definition.candidates(request)
+        : undefined) ?? [model],
     pipe: pipeModel,
   };
   return model;

@@ -1,6 +1,7 @@
 import { defer } from 'rxjs';
 import { LLMError, toLLMError } from '../core/errors.js';
 import { type FinishReason, isContentEvent, type TokenEvent } from '../core/events.js';
+import { priceLookup } from '../routing/specs.js';
 import { defineModel, type ModelPolicy } from '../core/model.js';
 import { createMeter } from '../budget/meter.js';
 import { isPromiseLike } from '../state/maybePromise.js';
@@ -29,20 +30,28 @@ import { relay } from '../operators/internal/relay.js';
  */
 export function withLedger(ledger: Ledger): ModelPolicy {
   const { estimator, specOf, scheduler } = ledger.context;
+  const priceOf = priceLookup({}, specOf);
   return (model) =>
     defineModel({
       provider: model.provider,
       model: model.model,
+      profile: model.profile,
       // What a fallback outside would walk: the candidates, each still recorded.
       candidates: (request) => model.candidates(request).map((m) => withLedger(ledger)(m)),
       stream: (request) =>
         defer(() => {
           const startedAt = scheduler.now();
+          const expected = model.candidates(request)[0] ?? model;
           const meter = createMeter({
             request,
             estimator,
-            pricing: (ref) => specOf(ref)?.pricing,
-            model: model.candidates(request)[0] ?? model,
+            // The provider's own `pricing` first; a `start` names the expected model without being it.
+            pricing: (ref) =>
+              priceOf(ref) ??
+              (ref.provider === expected.provider && ref.model === expected.model
+                ? expected.profile?.pricing
+                : undefined),
+            model: expected,
           });
           let firstAt: number | undefined;
           let recorded = false;

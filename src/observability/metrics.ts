@@ -214,8 +214,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       if (record.outcome === 'error' && record.errorKind) {
         s.errors[record.errorKind] = (s.errors[record.errorKind] ?? 0) + 1;
       }
-      s.inputTokens += record.inputTokens;
-      s.outputTokens += record.outputTokens;
+      s.inputTokens += record.inputTokens ?? 0;
+      s.outputTokens += record.outputTokens ?? 0;
       s.cachedInputTokens += record.cachedInputTokens ?? 0;
       s.cost += record.cost;
       s.fallbacks += record.fallbacks;

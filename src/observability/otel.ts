@@ -156,8 +156,10 @@ function instrumentsOf(meter: Meter): Instruments {
  *
  * - Span attributes: `gen_ai.operation.name`, `gen_ai.provider.name` (of the provider that answered),
  *   `gen_ai.request.model`, `gen_ai.request.max_tokens` / `temperature` / `top_p` / `stop_sequences`,
- *   `gen_ai.response.id`, `gen_ai.response.model`, `gen_ai.response.finish_reasons` (the vendor's raw
- *   value), `gen_ai.usage.input_tokens` / `output_tokens` / `cache_read.input_tokens`, and on failure
+ *   `gen_ai.response.id`, `gen_ai.response.model` (the model the vendor says answered, else the one asked),
+ *   `gen_ai.response.finish_reasons` (the vendor's raw value), `gen_ai.usage.input_tokens` /
+ *   `output_tokens` / `cache_read.input_tokens` (only as the vendor reported them: left out, and out of
+ *   `gen_ai.client.token.usage`, when a call failed before any count or the counts are estimates), and on failure
  *   `error.type` = the `LLMError` kind with status ERROR. rxllm adds `rxllm.usage.cost` (USD),
  *   `rxllm.response.time_to_first_token_ms`, `rxllm.outcome`, `rxllm.fallbacks`, and span events
  *   `rxllm.route`, `rxllm.fallback`, `rxllm.reset`. A call its subscriber abandons ends with
@@ -276,7 +278,7 @@ function onEvent(span: Span, event: TokenEvent, providerAttrs: (provider: string
     case 'start':
       span.setAttributes({
         ...providerAttrs(event.provider),
-        [GEN_AI.RESPONSE_MODEL]: event.model,
+        [GEN_AI.RESPONSE_MODEL]: event.responseModel ?? event.model,
         ...(event.id !== undefined && { [GEN_AI.RESPONSE_ID]: event.id }),
       });
       return;
@@ -309,13 +311,14 @@ function onEvent(span: Span, event: TokenEvent, providerAttrs: (provider: string
 
 function endSpan(span: Span, record: CallMetrics, error: LLMError | undefined): void {
   const attributes: Attributes = {
-    [GEN_AI.USAGE_INPUT_TOKENS]: record.inputTokens,
-    [GEN_AI.USAGE_OUTPUT_TOKENS]: record.outputTokens,
+    // The response model of the answer the subscriber kept (after a fallback, the last `start`'s).
+    [GEN_AI.RESPONSE_MODEL]: record.model,
+    ...vendorUsage(record),
     [GEN_AI.COST]: record.cost,
     [GEN_AI.OUTCOME]: record.outcome,
     [GEN_AI.FALLBACKS]: record.fallbacks,
   };
-  if (record.cachedInputTokens !== undefined) {
+  if (record.cachedInputTokens !== undefined && record.usageEstimated !== true) {
     attributes[GEN_AI.USAGE_CACHE_READ_INPUT_TOKENS] = record.cachedInputTokens;
   }
   if (record.finishReason !== undefined) {
@@ -333,14 +336,30 @@ function endSpan(span: Span, record: CallMetrics, error: LLMError | undefined): 
   span.end();
 }
 
+/**
+ * The usage attributes the vendor reported: none when it reported nothing (a failed or abandoned call)
+ * or when the counts are rxllm's estimate, since `gen_ai.usage.*` means the vendor's count.
+ */
+function vendorUsage(record: CallMetrics): { [key: string]: number } {
+  if (record.inputTokens === undefined || record.outputTokens === undefined || record.usageEstimated === true)
+    return {};
+  return {
+    [GEN_AI.USAGE_INPUT_TOKENS]: record.inputTokens,
+    [GEN_AI.USAGE_OUTPUT_TOKENS]: record.outputTokens,
+  };
+}
+
 function record_(meter: Meter, record: CallMetrics, base: Attributes): void {
   const { duration, tokens, ttft, cost } = instrumentsOf(meter);
   const withError =
     record.outcome === 'success' ? base : { ...base, [GEN_AI.ERROR_TYPE]: record.errorKind ?? '_OTHER' };
   duration.record(record.durationMs / 1000, withError);
-  if (record.inputTokens > 0 || record.outputTokens > 0) {
-    tokens.record(record.inputTokens, { ...base, [GEN_AI.TOKEN_TYPE]: 'input' });
-    tokens.record(record.outputTokens, { ...base, [GEN_AI.TOKEN_TYPE]: 'output' });
+  const usage = vendorUsage(record);
+  const input = usage[GEN_AI.USAGE_INPUT_TOKENS];
+  const output = usage[GEN_AI.USAGE_OUTPUT_TOKENS];
+  if (input !== undefined && output !== undefined) {
+    tokens.record(input, { ...base, [GEN_AI.TOKEN_TYPE]: 'input' });
+    tokens.record(output, { ...base, [GEN_AI.TOKEN_TYPE]: 'output' });
   }
   if (record.timeToFirstTokenMs !== undefined) ttft.record(record.timeToFirstTokenMs / 1000, base);
   if (record.cost > 0) cost.add(record.cost, base);

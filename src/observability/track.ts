@@ -1,6 +1,12 @@
 import { defer, type Observable, type SchedulerLike } from 'rxjs';
 import { LLMError, type LLMErrorKind, toLLMError } from '../core/errors.js';
-import { assertNever, type FinishReason, type ModelRef, type TokenEvent } from '../core/events.js';
+import {
+  assertNever,
+  type FinishReason,
+  type ModelRef,
+  type TokenEvent,
+  type Usage,
+} from '../core/events.js';
 import { defineModel, type LanguageModel } from '../core/model.js';
 import type { ChatRequest } from '../core/request.js';
 import { relay } from '../operators/internal/relay.js';
@@ -18,7 +24,10 @@ export interface CallMetrics {
    * cause's (the first candidate tried); else the wrapped model's.
    */
   readonly provider: string;
-  /** Model that answered, as the vendor reported it (`gpt-4o-mini-2024-07-18`). */
+  /**
+   * Model that answered, as the vendor reported it (`start.responseModel`, e.g. `gpt-4o-mini-2024-07-18`),
+   * else the model asked of it (`start.model`).
+   */
   readonly model: string;
   /**
    * Model asked for: the request's `model`; else, behind routing, the model the router chose first (its
@@ -31,10 +40,15 @@ export interface CallMetrics {
   readonly durationMs: number;
   /** Milliseconds from subscribe to the first content event; absent when none arrived. */
   readonly timeToFirstTokenMs?: number;
-  /** Prompt tokens. */
-  readonly inputTokens: number;
-  /** Answer tokens. */
-  readonly outputTokens: number;
+  /**
+   * Prompt tokens, as the last `usage` or `finish` reported them; absent when neither came (a call that
+   * failed or was abandoned before the vendor counted): unknown usage is not zero.
+   */
+  readonly inputTokens?: number;
+  /** Output tokens, as `inputTokens`. */
+  readonly outputTokens?: number;
+  /** True when the counts are rxllm's estimate because the vendor reported none (`Usage.estimated`). */
+  readonly usageEstimated?: boolean;
   /** Prompt tokens read from the vendor's cache. */
   readonly cachedInputTokens?: number;
   /** Reasoning tokens, when reported. */
@@ -103,12 +117,7 @@ export function trackCall(
     let ref: ModelRef | undefined;
     let routedModel: string | undefined;
     let firstAt: number | undefined;
-    let usage: {
-      inputTokens: number;
-      outputTokens: number;
-      cachedInputTokens?: number;
-      reasoningTokens?: number;
-    } = { inputTokens: 0, outputTokens: 0 };
+    let usage: Usage | undefined;
     let cost = 0;
     let finish: Extract<TokenEvent, { type: 'finish' }> | undefined;
     let responseId: string | undefined;
@@ -134,10 +143,10 @@ export function trackCall(
         startedAt,
         durationMs: Math.max(0, scheduler.now() - startedAt),
         ...(firstAt !== undefined && { timeToFirstTokenMs: Math.max(0, firstAt - startedAt) }),
-        inputTokens: usage.inputTokens,
-        outputTokens: usage.outputTokens,
-        ...(usage.cachedInputTokens !== undefined && { cachedInputTokens: usage.cachedInputTokens }),
-        ...(usage.reasoningTokens !== undefined && { reasoningTokens: usage.reasoningTokens }),
+        ...(usage && { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens }),
+        ...(usage?.estimated === true && { usageEstimated: true }),
+        ...(usage?.cachedInputTokens !== undefined && { cachedInputTokens: usage.cachedInputTokens }),
+        ...(usage?.reasoningTokens !== undefined && { reasoningTokens: usage.reasoningTokens }),
         cost,
         outcome,
         ...(finish && { finishReason: finish.reason }),
@@ -160,7 +169,7 @@ export function trackCall(
     const observe = (event: TokenEvent): void => {
       switch (event.type) {
         case 'start':
-          ref = { provider: event.provider, model: event.model };
+          ref = { provider: event.provider, model: event.responseModel ?? event.model };
           responseId = event.id;
           cached = event.cached === true;
           break;
@@ -171,11 +180,11 @@ export function trackCall(
           firstAt ??= scheduler.now();
           break;
         case 'usage':
-          usage = { ...event.usage };
+          usage = event.usage;
           break;
         case 'finish':
           finish = event;
-          usage = { ...event.usage };
+          usage = event.usage;
           cost = event.cost.total;
           break;
         case 'fallback':
@@ -184,6 +193,7 @@ export function trackCall(
         case 'reset':
           resets++;
           firstAt = undefined;
+          usage = undefined; // the voided answer's counts are not this answer's
           break;
         case 'route':
           if (!context.explicitModel) routedModel ??= event.chosen.model;
@@ -241,6 +251,7 @@ export function observedModel(
   const wrapped: LanguageModel = defineModel({
     provider: model.provider,
     model: model.model,
+    profile: model.profile,
     stream,
     candidates: (request) => {
       const list = model.candidates(request);

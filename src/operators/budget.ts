@@ -11,13 +11,13 @@ import {
   createAccounts,
   type Reservation,
 } from '../budget/accounts.js';
-import { budgetedCall, type CallContext, swallow } from '../budget/call.js';
+import { budgetedCall, type CallContext, swallow, type UnsettledCall } from '../budget/call.js';
 import { fromNanos, limitNanos, toNanos } from '../budget/money.js';
 import type { Period, Weekday } from '../budget/windows.js';
 import { money } from '../routing/constraints.js';
 import { createEstimator, type TokenEstimator } from '../routing/estimate.js';
 import type { AffordabilityCheck } from '../routing/route.js';
-import { modelKey, type SpecOptions, specLookup } from '../routing/specs.js';
+import { modelKey, priceLookup, type SpecOptions, specLookup } from '../routing/specs.js';
 import { memoryStore } from '../state/memoryStore.js';
 import { isPromiseLike } from '../state/maybePromise.js';
 import type { MaybePromise, StateStore } from '../state/store.js';
@@ -58,6 +58,13 @@ export interface BudgetConfig extends SpecOptions {
   readonly headroomTokens?: number;
   /** Output tokens of the worst case when neither the request (`maxTokens`) nor the catalog says. Default 4096. */
   readonly defaultMaxOutputTokens?: number;
+  /**
+   * What to do with a model whose price is unknown (not in the catalog or `specs`, no provider `pricing`):
+   * `refuse` (default) treats it as unaffordable, so a call that would go to it fails with a `budget`
+   * error that names the model and how to price it; `free` admits it at $0 (its `finish` cost, if it
+   * reports one, is still charged), for local models you do not want to list.
+   */
+  readonly unknownPrice?: 'refuse' | 'free';
 }
 
 /** A call's cost as a budget estimates it before sending, in dollars. */
@@ -95,6 +102,33 @@ export interface Budget extends AffordabilityCheck {
   status(): MaybePromise<readonly BudgetLineStatus[]>;
   /** How many reservations are held (calls in flight, in every process sharing the store). */
   outstanding(): MaybePromise<number>;
+  /**
+   * Settlements the store failed (`unsettled`) and their later success (`reconciled`). A call is never
+   * failed after its answer for a settlement; this is where such a fault shows.
+   */
+  readonly settlements$: Observable<BudgetSettlement>;
+  /** Settlements of this process still waiting for the store. */
+  unsettled(): number;
+  /**
+   * Tries every unsettled settlement again now (the budget also does at each call it reserves for);
+   * resolves with how many are still unsettled.
+   */
+  reconcile(): Promise<number>;
+}
+
+/**
+ * What happened to a settlement the store failed: `unsettled` when the call ended and its charge could not
+ * be written (the subscriber got its answer all the same; the reservation keeps holding the money),
+ * `reconciled` when a later attempt wrote it.
+ */
+export interface BudgetSettlement {
+  readonly type: 'unsettled' | 'reconciled';
+  readonly provider: string;
+  readonly model: string;
+  /** The call's charge in dollars. */
+  readonly cost: number;
+  /** For `unsettled`: the store's error. */
+  readonly error?: LLMError;
 }
 
 interface Hold {
@@ -132,9 +166,18 @@ interface Hold {
  * itself is priced at its `start`, after the request went out: with a store that answers asynchronously,
  * the tokens that stream while it answers are charged but may pass the limit.
  *
+ * A settlement the store fails (Redis down when the call ends) never changes the call's outcome: the
+ * answer and its `finish` stand, the failure is reported on `settlements$` (`unsettled`, and on the store's
+ * own `events$`), the reservation keeps holding the money meanwhile, and the settlement is written later
+ * (`reconciled`), resuming at the step that failed, at the next call the store answers or on
+ * `reconcile()`. Unsettled calls live in this process: if it exits first, their reservations stay held
+ * until their windows end (the limit errs on the safe side). A store that applied a step but answered too late (Redis frozen rather than
+ * down) may see that step written twice.
+ *
  * Spend is attributed to the windows the call reserved in (a call across midnight counts for the day it
- * started). The budget prices with its own catalog (`catalog`/`specs`): give providers the same one. A
- * model with no known price is free to the budget (its `finish` cost is still charged if it reports one).
+ * started). The budget prices a model by its provider's `pricing` option, else its own catalog
+ * (`catalog`/`specs`; give providers the same one). A model with no known price is refused with a `budget`
+ * error naming it and how to price it, unless `unknownPrice: 'free'` (see {@link BudgetConfig}).
  * A call's reservation travels with its request (a private symbol property, kept by object spread), so
  * `route({ budget })` inside the call counts it as available.
  * Actual usage beyond the estimate (a prompt longer than estimated, a vendor ignoring `maxTokens`) is
@@ -156,7 +199,27 @@ export function createBudget(config: BudgetConfig = {}): Budget {
   const store = config.store ?? memoryStore({ now });
   const estimator = config.estimator ?? createEstimator();
   const specOf = specLookup(config);
-  const pricing = (model: ModelRef): Pricing | undefined => specOf(model)?.pricing;
+  const priceOf = priceLookup(config, specOf);
+  // Prices models declared of themselves (a provider's `pricing`), by name: a `start` names the model
+  // that answers without being it. Bounded by the number of models the pipelines list.
+  const declared = new Map<string, Pricing>();
+  const pricing = (model: ModelRef): Pricing | undefined => {
+    const found = priceOf(model);
+    if (found === undefined) return declared.size > 0 ? declared.get(modelKey(model)) : undefined;
+    const own = (model as Partial<LanguageModel>).profile?.pricing;
+    if (own !== undefined && declared.get(modelKey(model)) !== own) declared.set(modelKey(model), own);
+    return found;
+  };
+  const free = config.unknownPrice === 'free';
+  const priced = (model: ModelRef): boolean => free || pricing(model) !== undefined;
+  const unpriced = (model: ModelRef): LLMError =>
+    new LLMError(
+      'budget',
+      `budget: no price is known for ${modelKey(model)}, so the budget cannot bound it: give its provider ` +
+        `a pricing option ({ pricing: { input, output } }, dollars per million tokens), add it to the ` +
+        `budget's catalog (createCatalog / specs), or createBudget({ unknownPrice: 'free' })`,
+      { provider: model.provider, model: model.model },
+    );
   const shortfall = config.onShortfall ?? 'cap';
   const minOutput = config.minOutputTokens ?? 16;
   const headroom = config.headroomTokens ?? 8;
@@ -206,8 +269,8 @@ export function createBudget(config: BudgetConfig = {}): Budget {
     const inputTokens = estimator.promptTokens(request, model);
     const maxOutputTokens =
       request.maxTokens ?? spec?.maxOutputTokens ?? config.defaultMaxOutputTokens ?? 4096;
-    const price = (outputTokens: number): number =>
-      costOf({ inputTokens, outputTokens }, spec?.pricing).total;
+    const modelPrice = pricing(model);
+    const price = (outputTokens: number): number => costOf({ inputTokens, outputTokens }, modelPrice).total;
     return {
       inputTokens,
       maxOutputTokens,
@@ -222,6 +285,37 @@ export function createBudget(config: BudgetConfig = {}): Budget {
   };
   const heldBy = (request: ChatRequest): Hold | undefined => (request as { [holdKey]?: Hold })[holdKey];
 
+  const settlements = new Subject<BudgetSettlement>();
+  const pending = new Set<UnsettledCall>();
+  const retrying = new Set<UnsettledCall>();
+  const report = (type: BudgetSettlement['type'], call: UnsettledCall): void =>
+    settlements.next({
+      type,
+      provider: call.model.provider,
+      model: call.model.model,
+      cost: fromNanos(call.actual),
+      ...(type === 'unsettled' && { error: call.error }),
+    });
+  /** Settles every pending call again, resuming each where the store failed it. */
+  const reconcile = async (): Promise<number> => {
+    const tries = [...pending]
+      .filter((call) => !retrying.has(call))
+      .map(async (call) => {
+        retrying.add(call);
+        try {
+          await accounts.settle(call.reservation, call.actual);
+          pending.delete(call);
+          report('reconciled', call);
+        } catch {
+          // Still unreachable: kept for the next try.
+        } finally {
+          retrying.delete(call);
+        }
+      });
+    await Promise.all(tries);
+    return pending.size;
+  };
+
   const callContext: CallContext = {
     accounts,
     estimator,
@@ -229,9 +323,16 @@ export function createBudget(config: BudgetConfig = {}): Budget {
     estimate,
     whole: shortfall === 'reject',
     headroomTokens: headroom,
+    priced,
+    unpriced,
+    unsettled: (call) => {
+      pending.add(call);
+      report('unsettled', call);
+    },
   };
 
   const canAfford = (model: ModelRef, request: ChatRequest): boolean => {
+    if (!priced(model)) return false;
     const e = estimate(model, request);
     const available = Math.min(
       capOf(request),
@@ -247,6 +348,12 @@ export function createBudget(config: BudgetConfig = {}): Budget {
     const found = listed.find((m) => canAfford(m, call));
     if (found) return found;
     const first = listed[0] as ModelRef;
+    if (!priced(first)) {
+      // A pipeline of the user's own that lists only itself and declares nothing (no `profile`, which
+      // providers always have) is priced by the model that answers, at its `start`.
+      if (listed.length === 1 && first === model && model.profile === undefined) return model;
+      throw unpriced(first);
+    }
     const e = estimate(first, call);
     const left = Math.min(capOf(call), accounts.available(first.provider));
     const needs = shortfall === 'reject' ? e.worstCase : e.minimum;
@@ -262,6 +369,7 @@ export function createBudget(config: BudgetConfig = {}): Budget {
     defineModel({
       provider: model.provider,
       model: model.model,
+      profile: model.profile,
       // What a fallback outside would walk: the affordable candidates, each still under this budget.
       candidates: (request) =>
         model
@@ -295,6 +403,8 @@ export function createBudget(config: BudgetConfig = {}): Budget {
                 );
               }
               if (closed) return swallow(accounts.settle(reservation, 0));
+              // The store answered a reservation: a good moment to write what it failed before.
+              if (pending.size > 0) void reconcile();
               hold.reservation = reservation;
               // Subscribed with this subscriber itself (as `defer` does): its teardown joins ours, and it
               // sees at once when the subscriber leaves, even inside a synchronous source.
@@ -319,6 +429,9 @@ export function createBudget(config: BudgetConfig = {}): Budget {
     estimate,
     status: () => accounts.status(),
     outstanding: () => accounts.outstanding(),
+    settlements$: settlements.asObservable(),
+    unsettled: () => pending.size,
+    reconcile,
   };
 }
 

@@ -345,6 +345,7 @@ export function createCache(options: CacheOptions = {}): ResponseCache {
     defineModel({
       provider: inner.provider,
       model: inner.model,
+      profile: inner.profile,
       stream: (request) =>
         defer(() => {
           if (!cacheable(request)) {

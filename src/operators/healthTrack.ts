@@ -30,6 +30,7 @@ export function trackHealth(model: LanguageModel, options: TrackOptions): Langua
   return defineModel({
     provider: model.provider,
     model: model.model,
+    profile: model.profile,
     stream: (request) =>
       new Observable((subscriber) => {
         let answering: ModelRef = { provider: model.provider, model: model.model };

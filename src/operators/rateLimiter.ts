@@ -51,6 +51,12 @@ export interface RateLimitConfig {
    * says cannot be served within it, fails with `rate_limit` and an estimated `retryAfterMs`.
    */
   readonly maxWaitMs?: number;
+  /**
+   * Longest a vendor's rate-limit answer (a `rate_limit` error with an HTTP status and `retryAfterMs`, i.e.
+   * a 429 with `retry-after`) holds this key's buckets empty: every process sharing the store waits it out
+   * instead of sending into the vendor's refusal. Default `60_000`; `0` ignores the vendor's hint.
+   */
+  readonly maxRetryAfterMs?: number;
   /** Where the buckets live. Default a fresh `memoryStore()`; share a networked store across processes. */
   readonly store?: StateStore;
   /** Prefix of the store keys (`<prefix>:<key>:requests`, `<prefix>:<key>:tokens`). Default `'ratelimit'`. */
@@ -178,6 +184,9 @@ const MINUTE = 60_000;
  * A call that fails or is unsubscribed keeps its reservation (the vendor counted it too). The buckets
  * live in a {@link StateStore}, so processes that share a store share the limits; the queue is per process.
  *
+ * A vendor's 429 teaches the limiter: its `retry-after` holds the key's buckets empty (through the store,
+ * so the whole fleet waits; see `maxRetryAfterMs`).
+ *
  * Errors: a full queue gives `queue_full` (not retryable: retrying in process only adds to the load it
  * shed; fallback may move on to another provider); a wait past `maxWaitMs` gives `rate_limit` (retryable)
  * with an estimated `retryAfterMs`.
@@ -271,6 +280,20 @@ export function createRateLimiter(config: RateLimitConfig = {}): RateLimiter {
     for (const b of buckets) {
       const amount = amountOf(amounts, b);
       if (amount > 0) bestEffort(give(lane, b, -amount), () => kick(lane));
+    }
+  };
+
+  const maxRetryAfterMs = config.maxRetryAfterMs ?? MINUTE;
+  /** The vendor said when to come back: hold every bucket of the key empty until then, fleet-wide. */
+  const pauseFor = (lane: Lane, error: unknown): void => {
+    if (!LLMError.isInstance(error) || error.kind !== 'rate_limit' || error.status === undefined) return;
+    const pauseMs = Math.min(error.retryAfterMs ?? 0, maxRetryAfterMs);
+    if (!(pauseMs > 0)) return;
+    const now = scheduler.now();
+    for (const b of buckets) {
+      const { capacity, refillPerMs } = b;
+      const paused = store.takeTokens(storeKey(lane, b), { tokens: 0, capacity, refillPerMs, now, pauseMs });
+      bestEffort(paused, () => undefined);
     }
   };
 
@@ -494,6 +517,7 @@ export function createRateLimiter(config: RateLimitConfig = {}): RateLimiter {
     defineModel({
       provider: model.provider,
       model: model.model,
+      profile: model.profile,
       stream: (request) =>
         defer(() => {
           let key: string;
@@ -514,6 +538,7 @@ export function createRateLimiter(config: RateLimitConfig = {}): RateLimiter {
                   if (event.type === 'finish')
                     permit.settle(event.usage.inputTokens + event.usage.outputTokens);
                 },
+                error: (error) => pauseFor(laneOf(permit.key), error),
               }),
             ),
           );

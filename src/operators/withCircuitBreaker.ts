@@ -26,6 +26,7 @@ export function withCircuitBreaker(breaker: CircuitBreaker): ModelPolicy {
     defineModel({
       provider: model.provider,
       model: model.model,
+      profile: model.profile,
       stream: (request) =>
         breaker.guard(
           { provider: model.provider, model: request.model ?? model.model },

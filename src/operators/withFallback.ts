@@ -46,7 +46,7 @@ export interface FallbackOptions {
   readonly onMidStream?: MidStreamPolicy;
   /**
    * Where context windows (for `context_length`) and the `prefill` capability (for `continue`) are looked up,
-   * by each candidate's provider and model. Default `defaultCatalog`. After a `context_length` failure only
+   * by each candidate's provider and model (a provider's own `capabilities` option wins for `prefill`). Default `defaultCatalog`. After a `context_length` failure only
    * candidates whose window is known and larger than the failed one's are tried.
    */
   readonly catalog?: Catalog;
@@ -130,8 +130,9 @@ export function withFallback(options: FallbackOptions = {}): ModelPolicy {
   const shouldFallback = options.shouldFallback ?? shouldFallbackByDefault;
   const catalog = options.catalog ?? defaultCatalog;
   const windowOf = (m: LanguageModel): number | undefined => catalog.get(m.provider, m.model)?.contextWindow;
+  // A provider's `capabilities` option wins over the catalog.
   const prefills = (m: LanguageModel): boolean =>
-    catalog.get(m.provider, m.model)?.capabilities.includes('prefill') === true;
+    (m.profile?.capabilities ?? catalog.get(m.provider, m.model)?.capabilities)?.includes('prefill') === true;
 
   return (model) =>
     poolModel(model, options, (pool, request, subscriber) => {

@@ -37,6 +37,7 @@ export function withRetry(options: RetryOptions = {}): ModelPolicy {
     return defineModel({
       provider: model.provider,
       model: model.model,
+      profile: model.profile,
       stream: (request) => model.stream(request).pipe(operator),
     });
   };

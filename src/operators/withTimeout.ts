@@ -28,6 +28,7 @@ export function withTimeout(options: TimeoutOptions): ModelPolicy {
     return defineModel({
       provider: model.provider,
       model: model.model,
+      profile: model.profile,
       stream: (request) => model.stream(request).pipe(operator),
     });
   };

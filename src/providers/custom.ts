@@ -124,6 +124,7 @@ export function customModel(options: CustomModelOptions): LanguageModel {
   return defineModel({
     provider: options.provider,
     model: options.model,
+    profile: options.pricing !== undefined ? { pricing: options.pricing } : {},
     stream: (request) =>
       typeof source === 'function'
         ? fromFunction(source, request, options)

@@ -6,7 +6,7 @@ import { defineModel, type LanguageModel, type ModelPool } from '../core/model.j
 import type { ChatRequest } from '../core/request.js';
 import { type ComplexityFloors, DEFAULT_COMPLEXITY_FLOORS, money, violations } from './constraints.js';
 import { createEstimator, type TokenEstimator } from './estimate.js';
-import { modelKey, type SpecOptions, specLookup } from './specs.js';
+import { modelKey, priceLookup, type SpecOptions, specLookup } from './specs.js';
 import { createModelStats, type ModelStats } from './stats.js';
 import { createRandom } from './strategies/random.js';
 import { type StrategyName, strategyByName } from './strategies/index.js';
@@ -129,6 +129,7 @@ export function createRouter(options: RouterOptions = {}): Router {
   const estimator = options.estimator ?? createEstimator();
   const stats = options.stats ?? createModelStats({ scheduler });
   const specOf = specLookup(options);
+  const priceOf = priceLookup(options, specOf);
   const strategy =
     typeof options.strategy === 'function'
       ? options.strategy
@@ -160,6 +161,7 @@ export function createRouter(options: RouterOptions = {}): Router {
       const eligible: RouteCandidate[] = [];
       pool.forEach((model, index) => {
         const spec = specOf(model);
+        const price = priceOf(model);
         const inputTokens = estimator.promptTokens(request, model);
         const outputTokens = request.maxTokens ?? expectedOutput;
         const candidate: RouteCandidate = {
@@ -172,7 +174,7 @@ export function createRouter(options: RouterOptions = {}): Router {
           estimate: {
             inputTokens,
             outputTokens,
-            cost: spec ? costOf({ inputTokens, outputTokens }, spec.pricing).total : undefined,
+            cost: price ? costOf({ inputTokens, outputTokens }, price).total : undefined,
           },
           stats: stats.get(model),
         };

@@ -112,10 +112,15 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       const available = state
         ? Math.min(take.capacity, state.tokens + elapsed * take.refillPerMs)
         : take.capacity;
-      if (available >= take.tokens || take.tokens <= 0 || take.allowDebt === true) {
-        // A negative take is a refund: it never fills the bucket past its capacity.
-        const remaining = Math.min(take.capacity, available - take.tokens);
-        const bucket = { tokens: remaining, at: take.now };
+      const pauseMs = take.pauseMs ?? 0;
+      if (available >= take.tokens || take.tokens <= 0 || take.allowDebt === true || pauseMs > 0) {
+        // A negative take is a refund: it never fills the bucket past its capacity. A pause leaves the
+        // bucket in debt for `pauseMs` of refill.
+        const taken = Math.min(take.capacity, available - take.tokens);
+        const remaining = pauseMs > 0 ? Math.min(taken, -pauseMs * take.refillPerMs) : taken;
+        // The bucket's clock never runs backwards: a caller whose clock is behind (another process)
+        // must not make the next caller refill the same interval twice.
+        const bucket = { tokens: remaining, at: state ? Math.max(state.at, take.now) : take.now };
         entries.set(key, { value: undefined, expiresAt: Infinity, bucket });
         return { ok: true, remaining, waitMs: 0 };
       }

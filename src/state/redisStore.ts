@@ -417,6 +417,7 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStateStore {
             String(take.now),
             take.allowDebt === true ? '1' : '0',
             slackMs,
+            String(take.pauseMs ?? 0),
           );
           const [ok, tokens] = pair(reply);
           if (ok === 1) return { ok: true, remaining: tokens, waitMs: 0 };

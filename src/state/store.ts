@@ -35,7 +35,8 @@ export interface StateStore {
   increment(key: string, delta: number, options?: IncrementOptions): MaybePromise<IncrementResult>;
   /**
    * Takes `tokens` from the token bucket at `key` (capacity `capacity`, refilled continuously at
-   * `refillPerMs`). If too few are left nothing is taken and `waitMs` says when enough will be.
+   * `refillPerMs`). The bucket keeps the latest `now` it was given: an earlier one (a caller whose clock
+   * is behind) refills nothing, so skewed clocks never refill one interval twice. If too few are left nothing is taken and `waitMs` says when enough will be.
    * A negative `tokens` gives tokens back (never above `capacity`) and always succeeds; with `allowDebt`
    * the take always succeeds and may leave the bucket below zero (see {@link TokenTake}).
    */
@@ -89,6 +90,12 @@ export interface TokenTake {
    * predates this field refuses such a take as usual, so callers treat it as best effort.
    */
   readonly allowDebt?: boolean;
+  /**
+   * Hold the bucket empty for this many milliseconds from `now` (a vendor's `retry-after`): the take
+   * succeeds and leaves the bucket at most `-pauseMs * refillPerMs`, so every process sharing it waits.
+   * Default 0.
+   */
+  readonly pauseMs?: number;
 }
 
 /** What {@link StateStore.takeTokens} did: whether it took, what is left, and how long to wait otherwise. */

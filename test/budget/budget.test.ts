@@ -367,7 +367,11 @@ describe('budget()', () => {
     const m = model([answer(1)]);
     drain(m.pipe(budget(spend)).stream(hi(1)));
     expect(line().spent).toBeCloseTo(costA(1), 12);
+    // sim/a is unknown to the default catalog: refused, unless unknown prices are free.
     const privateOne = drain(m.pipe(budget({ limits: { day: 1e-9 } })).stream(hi(1)));
-    expect(privateOne.error).toBeUndefined(); // sim/a is unknown to the default catalog: free
+    expect(privateOne.error).toMatchObject({ kind: 'budget', provider: 'sim', model: 'a' });
+    expect(String((privateOne.error as Error).message)).toContain('no price is known for sim/a');
+    const free = drain(m.pipe(budget({ limits: { day: 1e-9 }, unknownPrice: 'free' })).stream(hi(1)));
+    expect(free.error).toBeUndefined();
   });
 });

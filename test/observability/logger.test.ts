@@ -109,7 +109,7 @@ describe('withLogging', () => {
     const model = scriptedModel({ scripts: [{ fail: 'rate_limit' }] }).pipe(
       withLogging(createLogger((r) => lines.push(r))),
     );
-    await expect(collect(model.stream({ messages: [] }))).rejects.toThrow();
+    await expect(collect(model.stream({ messages: [{ role: 'user', content: 'Hi' }] }))).rejects.toThrow();
     expect(lines.at(-1)).toMatchObject({
       level: 'error',
       message: 'llm call failed',

@@ -4,10 +4,11 @@ import { describe, expect, it } from 'vitest';
 import { LLMError } from '../../src/core/errors.js';
 import type { TokenEvent } from '../../src/core/events.js';
 import { defineModel } from '../../src/core/model.js';
+import type { ChatRequest } from '../../src/core/request.js';
 import { type CallMetrics, withMetrics } from '../../src/observability/metrics.js';
 import { finish, start, text } from '../operators/support.js';
 
-const request = { messages: [] };
+const request: ChatRequest = { messages: [{ role: 'user', content: 'Hi' }] };
 const values: Record<string, TokenEvent> = { s: start(), a: text('a'), b: text('b'), f: finish(2) };
 
 /** Runs `marble` through withMetrics on a TestScheduler; returns the records and asserts the passthrough. */

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { StateStore } from '../../src/state/store.js';
 
@@ -89,6 +90,65 @@ export function describeStoreContract(
       expect(refused.waitMs).toBe(200); // 2 tokens at 0.01 per ms
       expect((await take(6, 200)).ok).toBe(true);
       expect((await take(11, 10_000)).waitMs).toBe(Infinity); // more than the bucket can ever hold
+      await store.close();
+    });
+
+    it('a bucket shared by processes with skewed clocks never admits more than capacity plus the refill of the time it saw', async () => {
+      const { store } = await fresh();
+      let run = 0;
+      const capacity = 20;
+      const refillPerMs = 0.002;
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.integer({ min: -1_000, max: 1_000 }), { minLength: 2, maxLength: 4 }),
+          // Mostly simultaneous calls: where clocks that disagree interleave most.
+          fc.array(fc.record({ process: fc.nat({ max: 3 }), step: fc.constantFrom(0, 0, 0, 1, 10, 50) }), {
+            minLength: 40,
+            maxLength: 120,
+          }),
+          async (skews, takes) => {
+            const key = `skew${++run}`;
+            let t = 10_000;
+            let admitted = 0;
+            const seen: number[] = [];
+            for (const { process, step } of takes) {
+              t += step;
+              const now = t + (skews[process % skews.length] as number);
+              seen.push(now);
+              const answer = await store.takeTokens(key, { tokens: 1, capacity, refillPerMs, now });
+              if (answer.ok) admitted++;
+            }
+            // The bucket refills only over the span of clocks it was shown, however they interleave.
+            const span = Math.max(...seen) - (seen[0] as number);
+            expect(admitted).toBeLessThanOrEqual(capacity + Math.floor(span * refillPerMs));
+          },
+        ),
+        { numRuns: 40 },
+      );
+      await store.close();
+    });
+
+    it('two processes 500 ms apart at one instant share one bucket, not two refills', async () => {
+      const { store } = await fresh();
+      const take = (now: number) =>
+        store.takeTokens('fleet', { tokens: 1, capacity: 60, refillPerMs: 0.001, now });
+      let admitted = 0;
+      for (let i = 0; i < 200; i++) if ((await take(i % 2 === 0 ? 100_500 : 100_000)).ok) admitted++;
+      expect(admitted).toBe(60); // 0.5 s at 1 per second refills nothing whole
+      await store.close();
+    });
+
+    it('a pause holds the bucket empty for its duration, then refills', async () => {
+      const { store } = await fresh();
+      const shape = { capacity: 10, refillPerMs: 0.01 };
+      expect(await store.takeTokens('paused', { ...shape, tokens: 0, now: 0, pauseMs: 4_000 })).toEqual({
+        ok: true,
+        remaining: -40,
+        waitMs: 0,
+      });
+      const refused = await store.takeTokens('paused', { ...shape, tokens: 1, now: 1_000 });
+      expect(refused).toEqual({ ok: false, remaining: -30, waitMs: 3_100 });
+      expect((await store.takeTokens('paused', { ...shape, tokens: 1, now: 4_100 })).ok).toBe(true);
       await store.close();
     });
 

@@ -87,7 +87,11 @@ describe('fromSSE(toSSE(provider stream)) for every simulator scenario', () => {
   it('keeps the error typed: an LLMError with kind and retry hint', async () => {
     sim.enqueue({ fault: { type: 'status', status: 429, retryAfter: 3 } });
     const stream = fromSSE(
-      new Response(toSSEStream(models().openai.stream({ messages: [] }), { heartbeatMs: 0 })),
+      new Response(
+        toSSEStream(models().openai.stream({ messages: [{ role: 'user', content: 'Hi' }] }), {
+          heartbeatMs: 0,
+        }),
+      ),
     );
     const error = await lastValueFrom(stream.pipe(toArray())).catch((e: unknown) => e);
     expect(LLMError.isInstance(error)).toBe(true);

@@ -4,7 +4,7 @@ import { defaultCatalog } from '../../core/catalog.js';
 import { LLMError } from '../../core/errors.js';
 import { defineModel, type LanguageModel } from '../../core/model.js';
 import type { ChatRequest } from '../../core/request.js';
-import { readEnv, requireKey, resolveApiKey, resolvePricing, joinUrl } from '../shared/options.js';
+import { readEnv, requireKey, resolveApiKey, resolvePricing, joinUrl, profileOf } from '../shared/options.js';
 import type { ProviderOptions } from '../shared/options.js';
 import { directStream, sdkStream, type MapperContext } from '../shared/run.js';
 import type { AnthropicChunk } from './chunks.js';
@@ -202,7 +202,7 @@ export function anthropic(options: AnthropicOptions): LanguageModel {
     );
   };
 
-  return defineModel({ provider, model: options.model, stream });
+  return defineModel({ provider, model: options.model, profile: profileOf(options), stream });
 }
 
 /** Imports `@anthropic-ai/sdk` and builds a client with its retries off. */

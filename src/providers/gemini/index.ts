@@ -13,6 +13,7 @@ import {
   requireKey,
   resolveApiKey,
   resolvePricing,
+  profileOf,
 } from '../shared/options.js';
 import { directStream, jsonFrame, type MapperContext, sdkStream } from '../shared/run.js';
 import type { GeminiChunk } from './chunks.js';
@@ -257,5 +258,5 @@ export function gemini(options: GeminiOptions): LanguageModel {
     });
   }
 
-  return defineModel({ provider, model: options.model, stream });
+  return defineModel({ provider, model: options.model, profile: profileOf(options), stream });
 }

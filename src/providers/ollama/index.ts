@@ -6,7 +6,7 @@ import { defineModel, type LanguageModel } from '../../core/model.js';
 import { registerSecret } from '../../core/redact.js';
 import type { ChatRequest } from '../../core/request.js';
 import { directStream, jsonFrame, sdkStream, type MapperContext } from '../shared/run.js';
-import { joinUrl, readEnv, resolvePricing, type ProviderOptions } from '../shared/options.js';
+import { joinUrl, readEnv, resolvePricing, type ProviderOptions, profileOf } from '../shared/options.js';
 import type { OllamaChatBody, OllamaChatChunk, OllamaThink } from './chunks.js';
 import { mapOllamaSdkError, type SdkResponseInfo } from './errors.js';
 import { createOllamaMapper } from './map.js';
@@ -151,7 +151,7 @@ export function ollama(options: OllamaOptions): LanguageModel {
     }
   }
 
-  return defineModel({ provider, model: options.model, stream });
+  return defineModel({ provider, model: options.model, profile: profileOf(options), stream });
 }
 
 /**

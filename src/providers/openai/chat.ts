@@ -5,7 +5,7 @@ import { LLMError } from '../../core/errors.js';
 import type { TokenEvent } from '../../core/events.js';
 import { defineModel, type LanguageModel } from '../../core/model.js';
 import type { ChatRequest } from '../../core/request.js';
-import { joinUrl, resolvePricing, type ProviderOptions } from '../shared/options.js';
+import { joinUrl, resolvePricing, type ProviderOptions, profileOf } from '../shared/options.js';
 import { directStream, sdkStream, type MapperContext } from '../shared/run.js';
 import type { OpenAIChunk } from './chunks.js';
 import { mapOpenAIError, rejectedStreamOptions } from './errors.js';
@@ -161,7 +161,7 @@ export function chatCompletionsModel(config: ChatCompletionsConfig): LanguageMod
     });
   };
 
-  return defineModel({ provider, model: options.model, stream });
+  return defineModel({ provider, model: options.model, profile: profileOf(options), stream });
 }
 
 /** `client` with its `fetch` watched for this one request (a copy: the caller's client is not changed). */

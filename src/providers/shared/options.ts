@@ -1,6 +1,8 @@
 import { defaultCatalog, type Catalog, type Pricing } from '../../core/catalog.js';
 import { LLMError } from '../../core/errors.js';
+import type { ModelProfile } from '../../core/model.js';
 import { registerSecret } from '../../core/redact.js';
+import type { Capability } from '../../core/request.js';
 
 /** Which wire client a provider uses. */
 export type Transport = 'direct' | 'sdk';
@@ -33,8 +35,16 @@ export interface ProviderOptions {
   readonly fetch?: typeof fetch;
   /** Prices and limits; defaults to the built-in catalog. */
   readonly catalog?: Catalog;
-  /** Overrides the catalog's pricing for this model. */
+  /**
+   * Overrides the catalog's pricing for this model: the cost on `finish`, and what budgets, routers and
+   * ledgers price the model at (it becomes the model's `profile`).
+   */
   readonly pricing?: Pricing;
+  /**
+   * Overrides the catalog's capabilities for this model (e.g. `['tools', 'streaming', 'prefill']` to let
+   * `withFallback({ onMidStream: 'continue' })` continue on it), without writing a whole catalog entry.
+   */
+  readonly capabilities?: readonly Capability[];
   /** Name reported as `provider` in events (default: the vendor's). */
   readonly name?: string;
 }
@@ -81,4 +91,16 @@ export function requireKey(
 /** `base` without trailing slashes, joined to `path`. */
 export function joinUrl(base: string, path: string): string {
   return `${base.replace(/\/+$/, '')}${path}`;
+}
+
+/**
+ * What a provider's options say of its model over the catalog (its `pricing` and `capabilities`). Always
+ * an object, empty when they say nothing: a model with a profile is a real model, which a budget prices
+ * before sending, rather than a pipeline priced at its `start`.
+ */
+export function profileOf(options: ProviderOptions): ModelProfile {
+  return {
+    ...(options.pricing !== undefined && { pricing: options.pricing }),
+    ...(options.capabilities !== undefined && { capabilities: options.capabilities }),
+  };
 }

@@ -112,7 +112,8 @@ return 1`,
 );
 
 /**
- * `takeTokens(key, take)`. ARGV: tokens, capacity, refillPerMs, now, allowDebt (`'1'|'0'`), slack ms.
+ * `takeTokens(key, take)`. ARGV: tokens, capacity, refillPerMs, now, allowDebt (`'1'|'0'`), slack ms,
+ * pause ms. The stored `at` is the latest `now` seen, never an earlier one.
  * The bucket is stored as `{"tokens":…,"at":…}` (as `memoryStore` does) and expires once it would have
  * refilled to capacity (plus `slack`), when reading it as absent (full) gives the same answer.
  * Returns `{ ok (1|0), tokens left }`.
@@ -125,19 +126,24 @@ local take = num(ARGV[1])
 local capacity = num(ARGV[2])
 local refill = num(ARGV[3])
 local now = num(ARGV[4])
+local pause = num(ARGV[7] or '0') or 0
 local available = capacity
+local clock = now
 local raw = scalar(KEYS[1])
 if raw then
   local t, at = string.match(raw, '^{"tokens":([^,]+),"at":([^}]+)}$')
   if t and at then
     local elapsed = math.max(0, now - num(at))
     available = math.min(capacity, num(t) + elapsed * refill)
+    -- The bucket's clock never runs backwards (a process whose clock is behind refills nothing twice).
+    clock = math.max(num(at), now)
   end
 end
-if available >= take or take <= 0 or ARGV[5] == '1' then
+if available >= take or take <= 0 or ARGV[5] == '1' or pause > 0 then
   local remaining = math.min(capacity, available - take)
-  local state = '{"tokens":' .. fmt(remaining) .. ',"at":' .. fmt(now) .. '}'
-  local fill = (capacity - remaining) / refill
+  if pause > 0 then remaining = math.min(remaining, -pause * refill) end
+  local state = '{"tokens":' .. fmt(remaining) .. ',"at":' .. fmt(clock) .. '}'
+  local fill = (capacity - remaining) / refill + (clock - now)
   if refill > 0 and fill == fill and fill < 1e12 then
     redis.call('SET', KEYS[1], state, 'PX', fmt(math.ceil(math.max(0, fill)) + num(ARGV[6])))
   else
