@@ -179,6 +179,12 @@ export function trackCall(
           resets++;
           firstAt = undefined;
           break;
+        case 'object':
+        case 'element':
+        case 'tool-result':
+        case 'tool-approval':
+        case 'step':
+          break;
         case 'route':
           if (!context.explicitModel) routedModel ??= event.chosen.model;
           break;

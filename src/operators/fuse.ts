@@ -505,6 +505,11 @@ function record(state: MemberState, event: TokenEvent, now: () => number): void 
       state.content = [];
       state.firstTokenAt = undefined;
       break;
+    case 'object':
+    case 'element':
+    case 'tool-result':
+    case 'tool-approval':
+    case 'step':
     case 'usage':
     case 'fallback':
     case 'route':
