@@ -48,17 +48,18 @@ export function objectRequest(
   schema: unknown,
   options: ObjectRequestOptions = {},
 ): ChatRequest {
-  const item = options.jsonSchema ?? toJsonSchema(schema);
+  const item = options.jsonSchema ?? jsonSchemaOf(schema, 'objectRequest');
   const json = options.elements ? { type: 'array', items: item } : item;
   return { ...request, responseFormat: { type: 'json', name: options.name ?? 'response', schema: json } };
 }
 
-function toJsonSchema(schema: unknown): JsonSchema {
+/** The JSON Schema a Standard JSON Schema describes itself as; `what` names the caller in the error. */
+export function jsonSchemaOf(schema: unknown, what: string): JsonSchema {
   const source = (schema as Partial<JsonSchemaSource> | null)?.['~standard']?.jsonSchema;
   if (source === undefined) {
     throw new LLMError(
       'invalid_request',
-      'objectRequest: the schema cannot describe itself as JSON Schema (no ~standard.jsonSchema); pass options.jsonSchema',
+      `${what}: the schema cannot describe itself as JSON Schema (no ~standard.jsonSchema); give the JSON Schema`,
     );
   }
   const { $schema: _, ...rest } = source.output({ target: 'draft-2020-12' });
