@@ -43,9 +43,14 @@ export interface Tool<I = unknown, O = unknown> {
    * True (or a function of the input answering true) when a call must be approved first: the loop emits a
    * `tool-approval` event and waits for `runTools`' `approve` answer.
    */
-  readonly needsApproval?: boolean | ((input: I) => boolean);
+  readonly needsApproval?: boolean | Approval<I>['needs'];
   /** Runs the tool. A throw (or rejection, or error) is an error result, or fails the loop (`onToolError`). */
   execute(input: I, context: ToolContext): ToolOutput<O>;
+}
+
+// Method syntax makes the check bivariant, so a `Tool<{ city: string }>` fits a record of `Tool`s.
+interface Approval<I> {
+  needs(input: I): boolean;
 }
 
 /**
