@@ -19,10 +19,11 @@ export interface StreamObjectOptions {
    */
   readonly mode?: 'object' | 'elements';
   /**
-   * Where the JSON is: the answer's text (default), or the arguments of the tool call with this name (a
-   * forced tool, the way to get JSON from a model without a JSON mode).
+   * Where the JSON is: `auto` (default) reads the answer's text, or the first tool call's arguments when a
+   * tool call comes before any text (a forced tool, as Anthropic's older models answer `objectRequest`);
+   * `text`; or the arguments of the tool call with this name.
    */
-  readonly from?: 'text' | { readonly tool: string };
+  readonly from?: 'auto' | 'text' | { readonly tool: string };
 }
 
 /**
@@ -62,16 +63,17 @@ export function streamObject<T>(
   options: StreamObjectOptions = {},
 ): OperatorFunction<TokenEvent, TokenEvent> {
   const elements = options.mode === 'elements';
-  const tool = options.from === undefined || options.from === 'text' ? undefined : options.from.tool;
+  const from = options.from ?? 'auto';
   return (source) =>
     new Observable<TokenEvent>((subscriber) => {
       let origin: { provider?: string; model?: string } = {};
       let parser: JsonPrefixParser;
       let validated: unknown[];
-      let toolIndexes: Set<number>;
+      // What the JSON is read from: the text, a tool call's index, or not decided yet (`auto`).
+      let reading: 'text' | number | undefined;
       const fresh = (): void => {
         validated = [];
-        toolIndexes = new Set();
+        reading = from === 'text' ? 'text' : undefined;
         parser = jsonPrefixParser(
           elements
             ? (value, index) =>
@@ -143,12 +145,18 @@ export function streamObject<T>(
                   break;
                 case 'text':
                   queue.run(() => subscriber.next(event));
-                  if (tool === undefined) feed(event.text);
+                  if (from === 'auto') reading ??= 'text';
+                  if (reading === 'text') feed(event.text);
                   return;
                 case 'tool-call-delta':
-                  if (event.name === tool) toolIndexes.add(event.index);
                   queue.run(() => subscriber.next(event));
-                  if (toolIndexes.has(event.index)) feed(event.argsDelta);
+                  if (
+                    reading === undefined &&
+                    (from === 'auto' || (typeof from === 'object' && event.name === from.tool))
+                  ) {
+                    reading = event.index;
+                  }
+                  if (reading === event.index) feed(event.argsDelta);
                   return;
                 case 'finish':
                   return settle(event);
