@@ -55,8 +55,15 @@ describe('jsonPrefixParser', () => {
           const json = JSON.stringify(value, null, pretty ? 1 : undefined);
           const parser = jsonPrefixParser();
           const seen: unknown[] = [];
-          for (const piece of split(json, cuts)) if (parser.write(piece)) seen.push(parser.value);
+          const texts: string[] = [];
+          for (const piece of split(json, cuts)) {
+            if (!parser.write(piece)) continue;
+            seen.push(parser.value);
+            texts.push(JSON.stringify(seen.at(-1)));
+          }
           const final = parser.end();
+          // Snapshots share finished parts: none may change after it was handed out.
+          expect(seen.map((v) => JSON.stringify(v))).toEqual(texts);
           expect(final).toEqual(JSON.parse(json));
           for (const partial of seen) expect(isPrefix(partial, final)).toBe(true);
           // Monotone: each partial is a prefix of the next.
