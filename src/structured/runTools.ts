@@ -13,6 +13,7 @@ import {
   type ObservableInput,
 } from 'rxjs';
 import { LLMError, toLLMError } from '../core/errors.js';
+import { addCost, addUsage } from '../core/usage.js';
 import type {
   Cost,
   FinishEvent,
@@ -310,20 +311,4 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (
     typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
   );
-}
-
-function addUsage(a: Usage, b: Usage): Usage {
-  const cached = (a.cachedInputTokens ?? 0) + (b.cachedInputTokens ?? 0);
-  const reasoning = (a.reasoningTokens ?? 0) + (b.reasoningTokens ?? 0);
-  return {
-    inputTokens: a.inputTokens + b.inputTokens,
-    outputTokens: a.outputTokens + b.outputTokens,
-    ...(cached > 0 && { cachedInputTokens: cached }),
-    ...(reasoning > 0 && { reasoningTokens: reasoning }),
-    ...((a.estimated === true || b.estimated === true) && { estimated: true }),
-  };
-}
-
-function addCost(a: Cost, b: Cost): Cost {
-  return { input: a.input + b.input, output: a.output + b.output, total: a.total + b.total };
 }
