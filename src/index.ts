@@ -8,19 +8,25 @@
 // Event model
 export type {
   Cost,
+  DeepPartial,
+  ElementEvent,
   FallbackEvent,
   FinishEvent,
   FinishReason,
   ModelRef,
+  ObjectEvent,
   ReasoningEvent,
   ResetEvent,
   RouteEvent,
   StartEvent,
+  StepEvent,
   TextEvent,
   TokenEvent,
   TokenEventType,
+  ToolApprovalEvent,
   ToolCallDeltaEvent,
   ToolCallEvent,
+  ToolResultEvent,
   Usage,
   UsageEvent,
 } from './core/events.js';
@@ -261,6 +267,24 @@ export {
 } from './fusion/similarity.js';
 export type { Ballot, Decision, FusionStrategy, StrategyInput } from './fusion/strategies.js';
 export { majorityVote, weightedConsensus } from './fusion/strategies.js';
+
+// Structured output and tools
+export type {
+  InferOutput,
+  SchemaIssue,
+  StandardResult,
+  StandardSchema,
+} from './structured/standardSchema.js';
+export { SchemaMismatchError } from './structured/SchemaMismatchError.js';
+export type { ObjectStreamEvent, StreamObjectOptions } from './structured/streamObject.js';
+export { streamObject } from './structured/streamObject.js';
+export type { ObjectRequestOptions } from './structured/objectRequest.js';
+export { objectRequest } from './structured/objectRequest.js';
+export type { Tool, ToolContext, ToolOutput } from './structured/tool.js';
+export { tool } from './structured/tool.js';
+export type { LoopStep, RunToolsOptions } from './structured/runTools.js';
+export { runTools } from './structured/runTools.js';
+export { ToolExecutionError } from './structured/ToolExecutionError.js';
 
 // Observability
 export type { CallMetrics, CallOutcome } from './observability/metrics.js';

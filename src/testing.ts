@@ -19,6 +19,8 @@ export type {
 export { DEFAULT_TEXT, resolveScenario, splitTokens } from './testing/simulator/scenario.js';
 export type { ScenarioHandler, SimRequest, Simulator, SimulatorOptions } from './testing/simulator/server.js';
 export { createSimulator } from './testing/simulator/server.js';
+export type { SimToolResult } from './testing/simulator/toolResults.js';
+export { toolConversation, toolResultsOf } from './testing/simulator/toolResults.js';
 export { anthropicProtocol } from './testing/simulator/protocols/anthropic.js';
 export { geminiProtocol } from './testing/simulator/protocols/gemini.js';
 export { ollamaProtocol } from './testing/simulator/protocols/ollama.js';

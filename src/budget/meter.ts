@@ -109,6 +109,11 @@ export function createMeter(options: MeterOptions): Meter {
         case 'finish':
           attempt.finish = event;
           return;
+        case 'object':
+        case 'element':
+        case 'tool-result':
+        case 'tool-approval':
+        case 'step':
         case 'fallback':
         case 'route':
           return;

@@ -189,10 +189,74 @@ export interface RouteEvent {
 }
 
 /**
+ * Every part of `T` optional, all the way down: what a growing JSON value may hold before it is complete.
+ */
+export type DeepPartial<T> = T extends readonly (infer E)[]
+  ? DeepPartial<E>[]
+  : T extends object
+    ? { [K in keyof T]?: DeepPartial<T[K]> }
+    : T;
+
+/**
+ * A JSON answer as it grows, emitted by `streamObject()` after the text it was read from. A `partial` value
+ * is a prefix of the final one (properties and elements only added, the last string only extended,
+ * numbers only whole); the one event with `partial: false` holds the complete value, validated by the
+ * schema, right before `finish`.
+ */
+export type ObjectEvent<T = unknown> =
+  | { readonly type: 'object'; readonly partial: true; readonly value: DeepPartial<T> }
+  | { readonly type: 'object'; readonly partial: false; readonly value: T };
+
+/** One element of a top-level JSON array, once complete and validated (`streamObject` element mode). */
+export interface ElementEvent<T = unknown> {
+  readonly type: 'element';
+  readonly index: number;
+  readonly value: T;
+}
+
+/**
+ * What running a tool call gave, emitted by `runTools()` and sent back to the model. `isError` marks a
+ * tool that threw, was unknown, got arguments its schema rejected, or was declined; `output` then says so.
+ */
+export interface ToolResultEvent {
+  readonly type: 'tool-result';
+  /** The id of the `tool-call` this answers. */
+  readonly id: string;
+  readonly name: string;
+  readonly output: unknown;
+  readonly isError: boolean;
+}
+
+/**
+ * A tool call waits for the caller's approval (`runTools()` with a tool that `needsApproval`): the loop
+ * pauses until the `approve` callback answers.
+ */
+export interface ToolApprovalEvent {
+  readonly type: 'tool-approval';
+  readonly id: string;
+  readonly name: string;
+  readonly args: unknown;
+}
+
+/**
+ * One model call of a tool loop ended (it stands where that call's `finish` was): its index from 0, why it
+ * ended, and what it used. `runTools()` ends with one `finish` for the whole loop.
+ */
+export interface StepEvent {
+  readonly type: 'step';
+  readonly index: number;
+  readonly reason: FinishReason;
+  readonly raw?: string;
+  readonly usage: Usage;
+  readonly cost: Cost;
+}
+
+/**
  * The one event model every provider and every pipeline emits.
  *
  * A successful stream reads `start (text | reasoning | tool-call-delta | tool-call | usage)* finish`;
- * policies may add `route`, `fallback` and `reset` events. A failed stream ends with an `LLMError`.
+ * policies may add `route`, `fallback` and `reset` events; `streamObject()` adds `object` and `element`, and
+ * `runTools()` adds `tool-result`, `tool-approval` and `step`. A failed stream ends with an `LLMError`.
  */
 export type TokenEvent =
   | StartEvent
@@ -204,7 +268,12 @@ export type TokenEvent =
   | FinishEvent
   | FallbackEvent
   | ResetEvent
-  | RouteEvent;
+  | RouteEvent
+  | ObjectEvent
+  | ElementEvent
+  | ToolResultEvent
+  | ToolApprovalEvent
+  | StepEvent;
 
 /** The `type` tag of every event. */
 export type TokenEventType = TokenEvent['type'];
@@ -216,7 +285,12 @@ export function isContentEvent(event: TokenEvent): boolean {
     case 'reasoning':
     case 'tool-call-delta':
     case 'tool-call':
+    case 'object':
+    case 'element':
+    case 'tool-result':
       return true;
+    case 'tool-approval':
+    case 'step':
     case 'start':
     case 'usage':
     case 'finish':

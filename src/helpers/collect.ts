@@ -89,6 +89,11 @@ function step(acc: Acc, event: TokenEvent, now: () => number): Acc {
     case 'fallback':
       acc.failures.push({ from: event.from, error: event.error });
       break;
+    case 'object':
+    case 'element':
+    case 'tool-result':
+    case 'tool-approval':
+    case 'step':
     case 'usage':
     case 'route':
       break;

@@ -297,6 +297,11 @@ function onEvent(span: Span, event: TokenEvent, providerAttrs: (provider: string
         [GEN_AI.ERROR_TYPE]: event.error.kind,
       });
       return;
+    case 'object':
+    case 'element':
+    case 'tool-result':
+    case 'tool-approval':
+    case 'step':
     case 'text':
     case 'reasoning':
     case 'tool-call-delta':

@@ -195,6 +195,12 @@ export function trackCall(
           firstAt = undefined;
           usage = undefined; // the voided answer's counts are not this answer's
           break;
+        case 'object':
+        case 'element':
+        case 'tool-result':
+        case 'tool-approval':
+        case 'step':
+          break;
         case 'route':
           if (!context.explicitModel) routedModel ??= event.chosen.model;
           break;

@@ -10,6 +10,7 @@ import {
 } from 'rxjs';
 import { canonicalJson } from '../cache/key.js';
 import { LLMError, toLLMError } from '../core/errors.js';
+import { addCost, addUsage } from '../core/usage.js';
 import type {
   Cost,
   FinishEvent,
@@ -539,6 +540,11 @@ function record(state: MemberState, event: TokenEvent, now: () => number): void 
       state.content = [];
       state.firstTokenAt = undefined;
       break;
+    case 'object':
+    case 'element':
+    case 'tool-result':
+    case 'tool-approval':
+    case 'step':
     case 'usage':
     case 'fallback':
     case 'route':
@@ -597,21 +603,6 @@ function answerEvents(result: FusionResult): TokenEvent[] {
     cost: result.cost,
   });
   return events;
-}
-
-function addUsage(a: Usage, b: Usage): Usage {
-  const cached = (a.cachedInputTokens ?? 0) + (b.cachedInputTokens ?? 0);
-  const reasoning = (a.reasoningTokens ?? 0) + (b.reasoningTokens ?? 0);
-  return {
-    inputTokens: a.inputTokens + b.inputTokens,
-    outputTokens: a.outputTokens + b.outputTokens,
-    ...(cached > 0 && { cachedInputTokens: cached }),
-    ...(reasoning > 0 && { reasoningTokens: reasoning }),
-  };
-}
-
-function addCost(a: Cost, b: Cost): Cost {
-  return { input: a.input + b.input, output: a.output + b.output, total: a.total + b.total };
 }
 
 function createMetrics() {

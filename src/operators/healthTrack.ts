@@ -62,6 +62,11 @@ export function trackHealth(model: LanguageModel, options: TrackOptions): Langua
                   options.recordLatency(answering, scheduler.now() - startedAt);
                 }
                 break;
+              case 'object':
+              case 'element':
+              case 'tool-result':
+              case 'tool-approval':
+              case 'step':
               case 'usage':
               case 'route':
                 break;

@@ -6,8 +6,11 @@ import {
   type FinishReason,
   type ResetEvent,
   type RouteEvent,
+  type StepEvent,
   type TokenEvent,
+  type ToolApprovalEvent,
   type ToolCallEvent,
+  type ToolResultEvent,
   type Usage,
 } from '../core/events.js';
 
@@ -46,6 +49,18 @@ export interface TokenStreamState {
   readonly reasoning: string;
   /** Complete tool calls so far (cleared by `reset` too). */
   readonly toolCalls: readonly ToolCallEvent[];
+  /** The latest value of a `streamObject()` stream: growing, then complete (cleared by `reset`). */
+  readonly object?: unknown;
+  /** True once `object` is the complete, validated value. */
+  readonly objectDone: boolean;
+  /** Complete elements of a `streamObject()` stream in element mode (cleared by `reset`). */
+  readonly elements: readonly unknown[];
+  /** Results of the tools a `runTools()` loop ran, in order. */
+  readonly toolResults: readonly ToolResultEvent[];
+  /** Tool calls waiting for the caller's approval (removed once their result arrives). */
+  readonly approvals: readonly ToolApprovalEvent[];
+  /** The model calls of a `runTools()` loop that ended. */
+  readonly steps: readonly StepEvent[];
   /** Provider of the latest `start`: the one answering now. */
   readonly provider?: string;
   /** Model of the latest `start`. */
@@ -88,6 +103,11 @@ export const IDLE_STATE: TokenStreamState = Object.freeze({
   text: '',
   reasoning: '',
   toolCalls: Object.freeze([]) as readonly ToolCallEvent[],
+  objectDone: false,
+  elements: Object.freeze([]) as readonly unknown[],
+  toolResults: Object.freeze([]) as readonly ToolResultEvent[],
+  approvals: Object.freeze([]) as readonly ToolApprovalEvent[],
+  steps: Object.freeze([]) as readonly StepEvent[],
   cached: false,
   fallbacks: Object.freeze([]) as readonly (FallbackEvent | ResetEvent)[],
   resets: 0,
@@ -112,6 +132,8 @@ export interface TokenStreamProgress {
   readonly attemptChars: number;
   /** Estimated cost of attempts voided by `reset`. */
   readonly voidedCost: number;
+  /** Cost of the ended steps of a tool loop (its `finish` carries them all). */
+  readonly stepsCost?: number;
 }
 
 /**
@@ -174,6 +196,7 @@ export function reduceTokenStream(
           },
           attemptChars: 0,
           voidedCost: progress.voidedCost,
+          stepsCost: progress.stepsCost ?? 0,
         },
         options,
       );
@@ -221,16 +244,45 @@ export function reduceTokenStream(
           text: '',
           reasoning: '',
           toolCalls: [],
+          object: undefined,
+          objectDone: false,
+          elements: [],
           usage: undefined,
           fallbacks: [...view.fallbacks, event],
           resets: view.resets + 1,
         },
         attemptChars: 0,
         // The voided attempt was billed: keep its estimate (the view's cost) in the running total.
-        voidedCost: view.cost,
+        voidedCost: view.cost - (progress.stepsCost ?? 0),
+        stepsCost: progress.stepsCost ?? 0,
       };
     case 'route':
       return { ...progress, view: { ...view, route: event } };
+    case 'object':
+      return { ...progress, view: { ...view, object: event.value, objectDone: !event.partial } };
+    case 'element':
+      return { ...progress, view: { ...view, elements: [...view.elements, event.value] } };
+    case 'tool-approval':
+      return { ...progress, view: { ...view, approvals: [...view.approvals, event] } };
+    case 'tool-result':
+      return {
+        ...progress,
+        view: {
+          ...view,
+          toolResults: [...view.toolResults, event],
+          approvals: view.approvals.filter((a) => a.id !== event.id),
+        },
+      };
+    case 'step':
+      return estimate(
+        {
+          view: { ...view, steps: [...view.steps, event], usage: undefined },
+          attemptChars: 0,
+          voidedCost: progress.voidedCost,
+          stepsCost: (progress.stepsCost ?? 0) + event.cost.total,
+        },
+        options,
+      );
     default:
       return assertNever(event);
   }
@@ -252,6 +304,10 @@ function estimate(progress: TokenStreamProgress, options: TokenStreamStateOption
   };
   return {
     ...progress,
-    view: { ...view, cost: progress.voidedCost + costOf(usage, pricing).total, costIsEstimate: true },
+    view: {
+      ...view,
+      cost: progress.voidedCost + (progress.stepsCost ?? 0) + costOf(usage, pricing).total,
+      costIsEstimate: true,
+    },
   };
 }

@@ -32,6 +32,11 @@ const LETTERS: Record<TokenEvent['type'], string> = {
   fallback: 'b',
   reset: 'z',
   route: 'o',
+  object: 'j',
+  element: 'e',
+  'tool-result': 'x',
+  'tool-approval': 'a',
+  step: 'p',
 };
 const KINDS: Partial<Record<string, string>> = {
   queue_full: 'Q',

@@ -1,5 +1,6 @@
 import { LLMError } from '../../core/errors.js';
 import { assertNever } from '../../core/events.js';
+import { anthropicStructured } from './structured.js';
 import type {
   AssistantMessage,
   ChatRequest,
@@ -107,7 +108,8 @@ export function jsonInstruction(schema: JsonSchema | undefined): string {
  * Mapping worth knowing: system messages join into the top-level `system`; tool results become
  * `tool_result` blocks of a user turn (consecutive results share one turn); a trailing assistant message
  * is a prefill that Claude continues (its trailing whitespace is trimmed, which the API requires); images
- * become base64 or URL sources; `responseFormat` json adds {@link jsonInstruction} to `system`.
+ * become base64 or URL sources; `responseFormat` json adds {@link jsonInstruction} to `system`, and its
+ * schema goes as native structured output or a forced tool (see `anthropicStructured`).
  *
  * ## Example
  * ```ts
@@ -161,7 +163,10 @@ export function toAnthropicRequest(
         assertNever(message);
     }
   });
-  if (request.responseFormat?.type === 'json') system.push(jsonInstruction(request.responseFormat.schema));
+  const structured = anthropicStructured(request, context.model);
+  if (request.responseFormat?.type === 'json' && !structured.tool) {
+    system.push(jsonInstruction(request.responseFormat.schema));
+  }
 
   const tools = request.tools ?? [];
   const extra = request.providerOptions?.[context.optionsKey ?? 'anthropic'] ?? {};
@@ -170,15 +175,19 @@ export function toAnthropicRequest(
     max_tokens: request.maxTokens ?? context.defaultMaxTokens,
     ...(system.length > 0 && { system: system.join('\n\n') }),
     messages,
-    ...(tools.length > 0 && {
-      tools: tools.map((tool) => ({
-        name: tool.name,
-        ...(tool.description !== undefined && { description: tool.description }),
-        input_schema: tool.parameters,
-      })),
+    ...((tools.length > 0 || structured.tool) && {
+      tools: [
+        ...tools.map((tool) => ({
+          name: tool.name,
+          ...(tool.description !== undefined && { description: tool.description }),
+          input_schema: tool.parameters,
+        })),
+        ...(structured.tool ? [structured.tool] : []),
+      ],
     }),
     ...(tools.length > 0 &&
       request.toolChoice !== undefined && { tool_choice: toolChoice(request.toolChoice) }),
+    ...structured.fields,
     ...(request.temperature !== undefined && { temperature: request.temperature }),
     ...(request.topP !== undefined && { top_p: request.topP }),
     ...(request.stop !== undefined && request.stop.length > 0 && { stop_sequences: request.stop }),

@@ -1,3 +1,4 @@
+import { isStrictSchema } from './strict.js';
 import { LLMError } from '../../core/errors.js';
 import { assertNever } from '../../core/events.js';
 import type { ChatRequest, ContentPart, JsonSchema, Message, ToolChoice } from '../../core/request.js';
@@ -53,7 +54,11 @@ export interface OpenAIRequestBody {
     | { readonly type: 'json_object' }
     | {
         readonly type: 'json_schema';
-        readonly json_schema: { readonly name: string; readonly schema: JsonSchema };
+        readonly json_schema: {
+          readonly name: string;
+          readonly schema: JsonSchema;
+          readonly strict?: boolean;
+        };
       };
   readonly [extra: string]: unknown;
 }
@@ -77,8 +82,8 @@ export interface OpenAIRequestContext {
  * Turns a normalized request into a streaming chat completions body (pure).
  *
  * Images become `image_url` parts (a URL, or a `data:` URL from base64 bytes); a JSON answer with a schema
- * becomes `response_format: json_schema` (not `strict`: strict mode rejects schemas that leave properties
- * optional), without one `json_object`. `providerOptions[optionsKey]` is merged last.
+ * becomes `response_format: json_schema`, `strict` when the schema allows it ({@link isStrictSchema}: strict
+ * mode rejects schemas that leave properties optional), without one `json_object`. `providerOptions[optionsKey]` is merged last.
  *
  * ## Example
  * ```ts
@@ -122,7 +127,11 @@ export function toOpenAIRequest(request: ChatRequest, context: OpenAIRequestCont
           ? { type: 'json_object' as const }
           : {
               type: 'json_schema' as const,
-              json_schema: { name: format.name ?? 'response', schema: format.schema },
+              json_schema: {
+                name: format.name ?? 'response',
+                schema: format.schema,
+                ...(isStrictSchema(format.schema) && { strict: true }),
+              },
             },
     }),
     ...request.providerOptions?.[context.optionsKey],

@@ -1,0 +1,25 @@
+import { LLMError, type LLMErrorInit } from '../core/errors.js';
+import { issuePath, type SchemaIssue } from './standardSchema.js';
+
+/**
+ * The model's JSON did not match the schema: an `invalid_response` {@link LLMError} that keeps the
+ * validator's issues (messages and paths, never the value itself). Not retryable by default: the answer
+ * already streamed.
+ *
+ * ## Example
+ * ```ts
+ * events$.subscribe({ error: (e) => { if (e instanceof SchemaMismatchError) console.log(e.issues) } });
+ * ```
+ */
+export class SchemaMismatchError extends LLMError {
+  readonly issues: readonly SchemaIssue[];
+
+  constructor(what: string, issues: readonly SchemaIssue[], init: LLMErrorInit = {}) {
+    const listed = issues
+      .slice(0, 5)
+      .map((i) => `${issuePath(i)}: ${i.message}`)
+      .join('; ');
+    super('invalid_response', `${what} does not match the schema: ${listed}`, { retryable: false, ...init });
+    this.issues = issues;
+  }
+}

@@ -1,0 +1,25 @@
+import { LLMError } from '../core/errors.js';
+
+/**
+ * A tool failed and `runTools({ onToolError: 'fail' })` ends the loop with it: kind `unknown` (or the
+ * tool's own `LLMError` kind), the tool's name and call id, the cause redacted.
+ *
+ * ## Example
+ * ```ts
+ * loop$.subscribe({ error: (e) => { if (e instanceof ToolExecutionError) console.log(e.toolName) } });
+ * ```
+ */
+export class ToolExecutionError extends LLMError {
+  readonly toolName: string;
+  readonly toolCallId: string;
+
+  constructor(toolName: string, toolCallId: string, cause: unknown) {
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    super(LLMError.isInstance(cause) ? cause.kind : 'unknown', `Tool ${toolName} failed: ${detail}`, {
+      retryable: false,
+      cause,
+    });
+    this.toolName = toolName;
+    this.toolCallId = toolCallId;
+  }
+}
