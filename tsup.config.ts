@@ -7,6 +7,8 @@ export default defineConfig({
     react: 'src/react.ts',
     config: 'src/config.ts',
     otel: 'src/otel.ts',
+    server: 'src/server.ts',
+    cli: 'src/cli.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

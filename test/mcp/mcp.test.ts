@@ -2,7 +2,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createMcpServer } from '../../examples/mcp/server.js';
+import { createMcpServer } from '../../src/server/mcp.js';
 import { buildPipeline, type Pipeline } from '../../src/config/build.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { Simulator } from '../../src/testing/simulator/server.js';

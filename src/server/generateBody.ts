@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { ChatRequest } from '../../src/core/request.js';
-import { formatPath } from '../../src/config/errors.js';
+import type { ChatRequest } from '../core/request.js';
+import { formatPath } from '../config/errors.js';
 
 const text = z.string();
 const part = z.discriminatedUnion('type', [

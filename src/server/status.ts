@@ -1,5 +1,5 @@
-import type { LLMError, LLMErrorKind } from '../../src/core/errors.js';
-import { assertNever } from '../../src/core/events.js';
+import type { LLMError, LLMErrorKind } from '../core/errors.js';
+import { assertNever } from '../core/events.js';
 
 /**
  * The HTTP status the gateway answers for a pipeline failure (before any content was sent).
@@ -71,4 +71,10 @@ export function retryAfterSeconds(error: LLMError): number | undefined {
     .map((e) => e.retryAfterMs)
     .filter((ms): ms is number => ms !== undefined && ms >= 0);
   return waits.length === 0 ? undefined : Math.max(1, Math.ceil(Math.min(...waits) / 1000));
+}
+
+/** A `Retry-After` header when the error says how long to wait, else none. */
+export function retryAfterHeaders(error: LLMError): Record<string, string> {
+  const seconds = retryAfterSeconds(error);
+  return seconds === undefined ? {} : { 'retry-after': String(seconds) };
 }

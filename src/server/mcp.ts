@@ -6,12 +6,12 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { from } from 'rxjs';
 import { z } from 'zod';
-import type { Pipeline } from '../../src/config/build.js';
-import { LLMError, toLLMError } from '../../src/core/errors.js';
-import type { TokenEvent } from '../../src/core/events.js';
-import type { ChatRequest, Message } from '../../src/core/request.js';
-import { type Completion, collect } from '../../src/helpers/collect.js';
-import { metricsFamilies, renderPrometheus } from '../../src/observability/prometheus.js';
+import type { Pipeline } from '../config/build.js';
+import { LLMError, toLLMError } from '../core/errors.js';
+import type { TokenEvent } from '../core/events.js';
+import type { ChatRequest, Message } from '../core/request.js';
+import { type Completion, collect } from '../helpers/collect.js';
+import { metricsFamilies, renderPrometheus } from '../observability/prometheus.js';
 
 const generation = {
   maxTokens: z.number().int().positive().optional().describe('Most output tokens'),
