@@ -1,5 +1,6 @@
 /** `rxllm serve`: the gateway on the configured (or given) address, drained on SIGTERM/SIGINT. */
 import { loadPipeline } from '../config/build.js';
+import { ConfigError } from '../config/errors.js';
 import { createGateway } from '../server/gateway.js';
 import { EXIT, portOf, UsageError } from './exit.js';
 import { stderrLogger } from './logger.js';
@@ -15,10 +16,26 @@ export async function serve(configPath: string, values: CliValues): Promise<numb
   const logger = stderrLogger(values['log-level']);
   const pipeline = await loadPipeline(configPath, { logger });
   const server = pipeline.config.server;
+  const host = values.host ?? server?.host ?? '127.0.0.1';
+  if (values.host === undefined && !isLoopback(host) && (server?.keys ?? []).length === 0) {
+    pipeline.close();
+    throw new ConfigError(
+      [
+        {
+          path: 'server.host',
+          message: `${host} would open the gateway to the network with no server.keys; add keys, or pass --host ${host} to mean it`,
+        },
+      ],
+      configPath,
+    );
+  }
+  if (!isLoopback(host) && (server?.keys ?? []).length === 0) {
+    logger.warn('gateway open to the network without keys (--host)', { host });
+  }
   const gateway = createGateway(pipeline, { logger });
   let url: string;
   try {
-    url = await gateway.listen(port ?? server?.port ?? 8787, values.host ?? server?.host);
+    url = await gateway.listen(port ?? server?.port ?? 8787, host);
   } catch (error) {
     await gateway.close();
     throw error;
@@ -59,4 +76,9 @@ function msOf(name: string, value: string | undefined, fallback: number): number
   if (!/^\d+$/.test(value))
     throw new UsageError(`${name}: expected milliseconds (an integer), got "${value}"`);
   return Number(value);
+}
+
+/** Whether `host` names this machine only. */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }

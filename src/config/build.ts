@@ -74,6 +74,8 @@ export interface ProviderHandle extends ModelRef {
 /** The shared objects behind a pipeline, for status endpoints and dashboards. */
 export interface PipelineHandles {
   readonly providers: readonly ProviderHandle[];
+  /** What the providers are priced from (renamed providers included): for budgets around the pipeline. */
+  readonly catalog: Catalog;
   readonly router: Router;
   readonly metrics: Metrics;
   readonly breaker?: CircuitBreaker;
@@ -308,6 +310,7 @@ export async function buildPipeline(config: RxllmConfig, options: BuildOptions =
 
   const handles: PipelineHandles = {
     providers,
+    catalog,
     router,
     metrics,
     ...(breaker && { breaker }),

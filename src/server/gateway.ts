@@ -14,12 +14,15 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Pipeline } from '../config/build.js';
 import { type LLMError, toLLMError } from '../core/errors.js';
+import { assertNever } from '../core/events.js';
 import type { Logger } from '../observability/logger.js';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from '../observability/prometheus.js';
+import { type Caller, createCallers } from './callers.js';
 import { generate, sendGenerateError } from './generate.js';
 import { sendJson } from './http.js';
 import { pipelineFamilies } from './metrics.js';
-import { chatCompletions, listModels, type OpenAICaller } from './openai/chat.js';
+import { chatCompletions, listModels, sendOpenAIError } from './openai/chat.js';
+import { openaiRequestError } from './openai/errors.js';
 import { SHUTTING_DOWN } from './relay.js';
 
 /** Options of {@link createGateway}. */
@@ -46,7 +49,10 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-type Route = 'generate' | 'chat' | 'models' | 'status' | 'metrics' | 'healthz' | 'readyz';
+/** Routes that need a key when `server.keys` is set. */
+type CallerRoute = 'generate' | 'chat' | 'models' | 'status';
+/** Routes open to probes and scrapers. */
+type Route = CallerRoute | 'metrics' | 'healthz' | 'readyz';
 
 const ROUTES: Readonly<Record<string, { readonly method: 'GET' | 'POST'; readonly route: Route }>> = {
   '/v1/chat/completions': { method: 'POST', route: 'chat' },
@@ -95,7 +101,7 @@ export function createGateway(pipeline: Pipeline, options: GatewayOptions = {}):
       };
     },
   };
-  const caller: OpenAICaller = { model: pipeline.model, providers: pipeline.handles.providers };
+  const callers = createCallers(pipeline);
 
   const server = createServer((req, res) => {
     const started = performance.now();
@@ -126,18 +132,12 @@ export function createGateway(pipeline: Pipeline, options: GatewayOptions = {}):
     }
     if (draining && entry.method === 'POST') res.setHeader('connection', 'close');
     switch (entry.route) {
-      case 'chat':
-        return chatCompletions(req, res, caller, context);
-      case 'models':
-        return listModels(res, caller);
-      case 'generate':
-        return generate(req, res, pipeline.model, context);
-      case 'status':
-        return sendJson(res, 200, await pipeline.status());
-      case 'metrics':
+      case 'metrics': {
+        const families = [...(await pipelineFamilies(pipeline)), ...(await callers.families())];
         res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE });
-        res.end(renderPrometheus(await pipelineFamilies(pipeline)));
+        res.end(renderPrometheus(families));
         return;
+      }
       case 'healthz':
         return sendJson(res, 200, { status: 'ok' });
       case 'readyz':
@@ -145,6 +145,32 @@ export function createGateway(pipeline: Pipeline, options: GatewayOptions = {}):
           status: draining ? 'draining' : 'ready',
           calls: calls.size,
         });
+      default: {
+        const caller = callers.identify(req.headers);
+        if (!caller) return unauthorized(req, res, entry.route);
+        return callerRoute(entry.route, caller, req, res);
+      }
+    }
+  }
+
+  /** The routes a caller's key opens (every route when no keys are configured). */
+  async function callerRoute(
+    route: CallerRoute,
+    caller: Caller,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> {
+    switch (route) {
+      case 'chat':
+        return chatCompletions(req, res, caller, context);
+      case 'models':
+        return listModels(res, caller);
+      case 'generate':
+        return generate(req, res, caller, context);
+      case 'status':
+        return sendJson(res, 200, await pipeline.status());
+      default:
+        return assertNever(route);
     }
   }
 
@@ -193,6 +219,16 @@ export function createGateway(pipeline: Pipeline, options: GatewayOptions = {}):
     },
     close: closed,
   };
+}
+
+function unauthorized(req: IncomingMessage, res: ServerResponse, route: CallerRoute): void {
+  req.resume();
+  res.setHeader('www-authenticate', 'Bearer');
+  const message = 'A valid key is required: Authorization: Bearer <key> (or x-api-key)';
+  if (route === 'chat' || route === 'models') {
+    return sendOpenAIError(res, openaiRequestError(401, message, 'invalid_api_key'));
+  }
+  sendJson(res, 401, { error: { kind: 'auth', message } });
 }
 
 function notFound(res: ServerResponse, path: string): void {

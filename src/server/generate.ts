@@ -4,18 +4,19 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LLMError } from '../core/errors.js';
-import type { LanguageModel } from '../core/model.js';
 import { encodeError, encodeEvent, END_FRAME } from '../streaming/sseFormat.js';
+import { type Caller, generateProviders } from './callers.js';
 import { type BodyIssue, parseGenerateBody } from './generateBody.js';
 import { readJsonBody, sendJson } from './http.js';
+import { restrictTo } from './models.js';
 import { type RelayContext, relayCompletion, relayStream, type StreamDialect } from './relay.js';
 import { httpStatusOf, retryAfterHeaders } from './status.js';
 
-/** Handles one `/v1/generate` request through `model`. */
+/** Handles one `/v1/generate` request of `caller` (kept to the providers of the caller's models). */
 export async function generate(
   req: IncomingMessage,
   res: ServerResponse,
-  model: LanguageModel,
+  caller: Caller,
   context: Omit<RelayContext, 'reject'> & { readonly maxBodyBytes: number },
 ): Promise<void> {
   const body = await readJsonBody(req, res, context.maxBodyBytes);
@@ -25,7 +26,8 @@ export async function generate(
   const { request, stream } = parsed.call;
   if (res.destroyed) return;
   const relay = { ...context, reject: sendGenerateError };
-  const source = model.stream(request);
+  const allowed = generateProviders(caller);
+  const source = caller.model.stream(allowed ? restrictTo(request, allowed, caller.providers) : request);
   if (stream ?? /text\/event-stream/i.test(req.headers.accept ?? '')) {
     return relayStream(source, res, sseDialect(), relay);
   }

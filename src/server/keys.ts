@@ -2,7 +2,7 @@
  * Virtual keys: callers of the gateway, each with a name, its own models, budget and rate limit. The
  * configuration stores only a key's SHA-256 (`sha256:<hex>`), so a leaked file reveals no key.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 /**
  * The form of `key` stored in `server.keys[].hash`: `sha256:` and the hex digest of its UTF-8 bytes.
@@ -35,11 +35,4 @@ export function hashKey(key: string): string {
  */
 export function newKey(): string {
   return `sk-rxllm-${randomBytes(32).toString('base64url')}`;
-}
-
-/** Whether two hashes are equal, in time that does not depend on where they differ. */
-export function sameHash(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }

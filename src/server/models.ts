@@ -40,13 +40,13 @@ export function modelEntries(
   return [{ id: PIPELINE_MODEL, ownedBy: 'rxllm', providers: [...reachable] }, ...named];
 }
 
-/** `request` kept to `entry`'s providers (the others excluded from routing and fallback). */
+/** `request` kept to the providers named `allowed` (the others excluded from routing and fallback). */
 export function restrictTo(
   request: ChatRequest,
-  entry: ModelEntry,
+  allowed: readonly string[],
   providers: readonly ProviderHandle[],
 ): ChatRequest {
-  const excluded = providers.map((p) => p.provider).filter((name) => !entry.providers.includes(name));
+  const excluded = providers.map((p) => p.provider).filter((name) => !allowed.includes(name));
   if (excluded.length === 0) return request;
   return { ...request, hints: { ...request.hints, excludeProviders: excluded } };
 }

@@ -101,6 +101,13 @@ describe('rxllm command', () => {
     expect(unset.stderr).toContain('providers[0].apiKey');
   });
 
+  it('without server.keys, refuses a non-loopback server.host from the file (78) unless --host says so', async () => {
+    await writeFile(join(dir, 'open.yaml'), gatewayConfig('server: { host: 0.0.0.0 }'));
+    const refused = await runHere(['serve', 'open.yaml']);
+    expect(refused.code).toBe(78);
+    expect(refused.stderr).toContain('server.host: 0.0.0.0 would open the gateway to the network');
+  });
+
   it('keys hash reads the key from stdin; keys new makes a key and its hash', async () => {
     const hashed = await run(['keys', 'hash'], { input: 'sk-rxllm-test-key\n' }).done;
     expect(hashed).toMatchObject({ code: 0, stdout: `${hashKey('sk-rxllm-test-key')}\n` });

@@ -49,7 +49,7 @@ export async function chatCompletions(
     ...context,
     reject: (r: ServerResponse, e: Parameters<typeof openaiError>[0]) => sendOpenAIError(r, openaiError(e)),
   };
-  const source = caller.model.stream(restrictTo(call.request, entry, caller.providers));
+  const source = caller.model.stream(restrictTo(call.request, entry.providers, caller.providers));
   if (call.stream) return relayStream(source, res, chunkWriter(identity, call.includeUsage), relay);
   return relayCompletion(source, res, (done) => sendJson(res, 200, completionOf(identity, done)), relay);
 }
