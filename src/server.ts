@@ -15,5 +15,5 @@ export { httpStatusOf } from './server/status.js';
 export { hashKey, newKey } from './server/keys.js';
 
 // MCP (loads the optional peer @modelcontextprotocol/sdk)
-export type { McpService } from './server/serveMcp.js';
-export { serveMcpStdio } from './server/serveMcp.js';
+export type { McpHttpOptions, McpHttpService, McpService } from './server/serveMcp.js';
+export { serveMcpHttp, serveMcpStdio } from './server/serveMcp.js';

@@ -1,6 +1,7 @@
 /** `rxllm serve`: the gateway on the configured (or given) address, drained on SIGTERM/SIGINT. */
-import { loadPipeline } from '../config/build.js';
+import { loadPipeline, type Pipeline } from '../config/build.js';
 import { ConfigError } from '../config/errors.js';
+import type { Logger } from '../observability/logger.js';
 import { createGateway } from '../server/gateway.js';
 import { EXIT, portOf, UsageError } from './exit.js';
 import { stderrLogger } from './logger.js';
@@ -16,22 +17,7 @@ export async function serve(configPath: string, values: CliValues): Promise<numb
   const logger = stderrLogger(values['log-level']);
   const pipeline = await loadPipeline(configPath, { logger });
   const server = pipeline.config.server;
-  const host = values.host ?? server?.host ?? '127.0.0.1';
-  if (values.host === undefined && !isLoopback(host) && (server?.keys ?? []).length === 0) {
-    pipeline.close();
-    throw new ConfigError(
-      [
-        {
-          path: 'server.host',
-          message: `${host} would open the gateway to the network with no server.keys; add keys, or pass --host ${host} to mean it`,
-        },
-      ],
-      configPath,
-    );
-  }
-  if (!isLoopback(host) && (server?.keys ?? []).length === 0) {
-    logger.warn('gateway open to the network without keys (--host)', { host });
-  }
+  const host = bindHost(values.host, pipeline, configPath, logger);
   const gateway = createGateway(pipeline, { logger });
   let url: string;
   try {
@@ -76,6 +62,36 @@ function msOf(name: string, value: string | undefined, fallback: number): number
   if (!/^\d+$/.test(value))
     throw new UsageError(`${name}: expected milliseconds (an integer), got "${value}"`);
   return Number(value);
+}
+
+/**
+ * The address to listen on: `--host`, else `server.host`, else 127.0.0.1. Without `server.keys`, a
+ * non-loopback `server.host` is a configuration error (the file alone must not open an unauthenticated
+ * server to the network); `--host` is the operator saying so, with a warning.
+ */
+export function bindHost(
+  option: string | undefined,
+  pipeline: Pipeline,
+  configPath: string,
+  logger: Logger,
+): string {
+  const server = pipeline.config.server;
+  const host = option ?? server?.host ?? '127.0.0.1';
+  if (isLoopback(host) || (server?.keys ?? []).length > 0) return host;
+  if (option !== undefined) {
+    logger.warn('listening on the network without keys (--host)', { host });
+    return host;
+  }
+  pipeline.close();
+  throw new ConfigError(
+    [
+      {
+        path: 'server.host',
+        message: `${host} would open the server to the network with no server.keys; add keys, or pass --host ${host} to mean it`,
+      },
+    ],
+    configPath,
+  );
 }
 
 /** Whether `host` names this machine only. */

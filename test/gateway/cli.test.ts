@@ -105,7 +105,7 @@ describe('rxllm command', () => {
     await writeFile(join(dir, 'open.yaml'), gatewayConfig('server: { host: 0.0.0.0 }'));
     const refused = await runHere(['serve', 'open.yaml']);
     expect(refused.code).toBe(78);
-    expect(refused.stderr).toContain('server.host: 0.0.0.0 would open the gateway to the network');
+    expect(refused.stderr).toContain('server.host: 0.0.0.0 would open the server to the network');
   });
 
   it('keys hash reads the key from stdin; keys new makes a key and its hash', async () => {

@@ -74,6 +74,11 @@ const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 /** tsx's loader by path: the child runs in another directory, where `--import tsx` would not resolve. */
 const TSX = new URL('../../node_modules/tsx/dist/loader.mjs', import.meta.url).href;
 
+/** Node's arguments to run the `rxllm` command from its sources with `args`. */
+export function cliArgs(args: readonly string[]): string[] {
+  return ['--import', TSX, CLI, ...args];
+}
+
 /**
  * Starts the `rxllm` command from its sources (through tsx), in `cwd`, with `env` added to this process's
  * environment. Killed by `afterEach` cleanup or when `timeoutMs` passes, so no process outlives its test.
@@ -82,7 +87,7 @@ export function spawnCli(
   args: readonly string[],
   options: { env?: Record<string, string>; cwd?: string; input?: string; timeoutMs?: number } = {},
 ): ChildProcessWithoutNullStreams & { done: Promise<CliRun>; output(): string } {
-  const child = spawn(process.execPath, ['--import', TSX, CLI, ...args], {
+  const child = spawn(process.execPath, cliArgs(args), {
     cwd: options.cwd ?? process.cwd(),
     env: { ...process.env, ...options.env },
     stdio: 'pipe',
