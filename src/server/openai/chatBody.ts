@@ -4,9 +4,8 @@
  * OpenAI-compatible servers do; `n` above 1 and `logprobs` are refused (one choice, no log-probabilities).
  */
 import { z } from 'zod';
-import { formatPath } from '../../config/errors.js';
 import type { AssistantToolCall, ChatRequest, ContentPart, Message } from '../../core/request.js';
-import type { BodyIssue } from '../generateBody.js';
+import { parseBody } from '../body.js';
 
 const textPart = z.object({ type: z.literal('text'), text: z.string() });
 const imagePart = z.object({
@@ -93,26 +92,13 @@ export interface ChatCall {
 }
 
 /** Validates a parsed JSON body; the issues name each bad field (`messages[0].role: …`). */
-export function parseChatBody(
-  body: unknown,
-): { ok: true; call: ChatCall } | { ok: false; issues: BodyIssue[] } {
-  const result = chatBodySchema.safeParse(body);
-  if (!result.success) {
-    return {
-      ok: false,
-      issues: result.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message })),
-    };
-  }
-  const b = result.data;
-  return {
-    ok: true,
-    call: {
-      model: b.model,
-      request: chatRequestOf(b),
-      stream: b.stream === true,
-      includeUsage: b.stream_options?.include_usage === true,
-    },
-  };
+export function parseChatBody(body: unknown) {
+  return parseBody(chatBodySchema, body, (b): ChatCall => ({
+    model: b.model,
+    request: chatRequestOf(b),
+    stream: b.stream === true,
+    includeUsage: b.stream_options?.include_usage === true,
+  }));
 }
 
 function chatRequestOf(b: ChatBody): ChatRequest {
