@@ -21,6 +21,17 @@ import { assertNever } from '../core/events.js';
  *
  * A `Retry-After` header (seconds) is added when the error (or, for `all_failed`, any cause) carries
  * `retryAfterMs`.
+ *
+ * ## Example
+ * ```ts
+ * import { LLMError } from 'rxllm';
+ * import { httpStatusOf } from 'rxllm/server';
+ *
+ * httpStatusOf(new LLMError('budget', 'The daily budget is spent')); // 402
+ * ```
+ *
+ * @param error A pipeline failure.
+ * @returns The HTTP status to answer.
  */
 export function httpStatusOf(error: LLMError): number {
   if (error.kind === 'all_failed' && error.causes && error.causes.length > 0) {

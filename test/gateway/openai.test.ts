@@ -10,7 +10,14 @@ import { generateText, jsonSchema, streamText, tool } from 'ai';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../src/testing/simulator/server.js';
-import { gatewayConfig, type Running, simulator, startGateway } from './support.js';
+import {
+  ANTHROPIC_KEY,
+  gatewayConfig,
+  OPENAI_KEY,
+  type Running,
+  simulator,
+  startGateway,
+} from './support.js';
 
 const weather = {
   type: 'function' as const,
@@ -258,6 +265,46 @@ describe('OpenAI-compatible API', () => {
       await expect(
         client.chat.completions.create({ model: 'rxllm', messages: [{ role: 'user', content: 'x' }], n: 2 }),
       ).rejects.toMatchObject({ status: 400, param: 'n' });
+    });
+
+    it("refuses a body that is not JSON (415) or too large (413), in OpenAI's error shape", async () => {
+      const url = await start('server: { maxBodyBytes: 256 }');
+      const post = (body: string, type = 'application/json') =>
+        fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': type }, body });
+      const big = await post(
+        JSON.stringify({ model: 'rxllm', messages: [{ role: 'user', content: 'x'.repeat(500) }] }),
+      );
+      expect(big.status).toBe(413);
+      expect(await big.json()).toMatchObject({
+        error: { type: 'invalid_request_error', message: expect.stringContaining('256') },
+      });
+      const text = await post('hello', 'text/plain');
+      expect(text.status).toBe(415);
+      const broken = await post('{"model": ');
+      expect(broken.status).toBe(400);
+    });
+
+    it('never lets an upstream key out, whatever the upstream echoes', async () => {
+      const client = openai(await start());
+      sim.handle((r) => ({
+        fault: {
+          type: 'status',
+          status: r.protocol === 'openai' ? 429 : 401,
+          message: `Key ${r.protocol === 'openai' ? OPENAI_KEY : ANTHROPIC_KEY} was refused`,
+        },
+      }));
+      for (const stream of [false, true]) {
+        const error = (await client.chat.completions
+          .create({ model: 'rxllm', messages: [{ role: 'user', content: 'x' }], stream })
+          .then(
+            () => undefined,
+            (e: unknown) => e,
+          )) as InstanceType<typeof OpenAI.APIError>;
+        expect(error.status).toBeGreaterThanOrEqual(400);
+        const seen = JSON.stringify(error.error) + error.message;
+        expect(seen).not.toContain(OPENAI_KEY);
+        expect(seen).not.toContain(ANTHROPIC_KEY);
+      }
     });
 
     it('a failure after content ends the stream with an error the SDK raises', async () => {
