@@ -39,14 +39,15 @@ export async function serveMcpStdio(pipeline: Pipeline): Promise<McpService> {
   ]);
   const server = createMcpServer(pipeline);
   await server.connect(new StdioServerTransport());
+  let ended: () => void = () => undefined;
+  const closed = new Promise<void>((resolve) => (ended = resolve));
   const close = async (): Promise<void> => {
     pipeline.close();
     await server.close();
+    ended();
   };
-  const closed = new Promise<void>((resolve) => {
-    const end = (): void => void close().then(resolve, resolve);
-    process.stdin.once('end', end).once('close', end);
-  });
+  const end = (): void => void close().catch(ended);
+  process.stdin.once('end', end).once('close', end);
   return { closed, close };
 }
 
