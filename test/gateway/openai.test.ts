@@ -28,6 +28,13 @@ const weather = {
   },
 };
 
+/** The error a call that must fail fails with (streamed or not). */
+const failure = (client: OpenAI, stream: boolean) =>
+  client.chat.completions.create({ model: 'rxllm', messages: [{ role: 'user', content: 'x' }], stream }).then(
+    () => expect.unreachable('the call should have failed'),
+    (e: unknown) => e as InstanceType<typeof OpenAI.APIError>,
+  );
+
 /** The last request the simulator received, as its body. */
 const upstream = (sim: Simulator) => sim.requests.at(-1)!.body as Record<string, unknown>;
 
@@ -226,12 +233,7 @@ describe('OpenAI-compatible API', () => {
         const client = openai(await start());
         sim.handle(() => ({ fault }));
         for (const stream of [false, true]) {
-          const error = (await client.chat.completions
-            .create({ model: 'rxllm', messages: [{ role: 'user', content: 'x' }], stream })
-            .then(
-              () => undefined,
-              (e: unknown) => e,
-            )) as InstanceType<typeof OpenAI.APIError>;
+          const error = await failure(client, stream);
           expect(error).toBeInstanceOf(OpenAI.APIError);
           expect(error.status).toBe(status);
           expect(error.type).toBe(type);
@@ -294,12 +296,7 @@ describe('OpenAI-compatible API', () => {
         },
       }));
       for (const stream of [false, true]) {
-        const error = (await client.chat.completions
-          .create({ model: 'rxllm', messages: [{ role: 'user', content: 'x' }], stream })
-          .then(
-            () => undefined,
-            (e: unknown) => e,
-          )) as InstanceType<typeof OpenAI.APIError>;
+        const error = await failure(client, stream);
         expect(error.status).toBeGreaterThanOrEqual(400);
         const seen = JSON.stringify(error.error) + error.message;
         expect(seen).not.toContain(OPENAI_KEY);
