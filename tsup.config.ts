@@ -10,6 +10,7 @@ const entry = {
   react: 'src/react.ts',
   config: 'src/config.ts',
   otel: 'src/otel.ts',
+  server: 'src/server.ts',
 };
 
 // Optional peers are loaded lazily by the part that needs them, never bundled.
@@ -26,11 +27,20 @@ const external = [
   'gpt-tokenizer',
   'yaml',
   'zod',
+  '@modelcontextprotocol/sdk',
 ];
 
 const common: Options = { entry, external, target: 'node20', treeshake: true };
 
 export default defineConfig([
-  { ...common, format: ['esm'], splitting: true, dts: true, sourcemap: true },
+  // The `rxllm` command (dist/cli.js, ESM only) shares the chunks of the entries it uses.
+  {
+    ...common,
+    entry: { ...entry, cli: 'src/cli.ts' },
+    format: ['esm'],
+    splitting: true,
+    dts: true,
+    sourcemap: true,
+  },
   { ...common, format: ['cjs'], dts: { only: true } },
 ]);

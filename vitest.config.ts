@@ -9,7 +9,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^rxllm$/, replacement: src('index.ts') },
-      { find: /^rxllm\/(testing|react|config|otel)$/, replacement: src('$1.ts') },
+      { find: /^rxllm\/(testing|react|config|otel|server)$/, replacement: src('$1.ts') },
     ],
   },
   test: {

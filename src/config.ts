@@ -23,6 +23,7 @@ export type {
   ProviderConfig,
   RxllmConfig,
   RxllmConfigInput,
+  ServerKeyConfig,
 } from './config/schema.js';
 export { configSchema, PROVIDER_TYPES, STRATEGIES } from './config/schema.js';
 

@@ -7,7 +7,7 @@
  * Each `name=VARIABLE` argument stores the variable's value under `name` (used as `{ credential: name }`).
  * The file is AES-256-GCM with a scrypt key, mode 0600. The keys never appear on the command line.
  */
-import { writeCredentialFile } from '../../src/credentials/credentialFile.js';
+import { writeCredentialFile } from 'rxllm/config';
 
 const [file, ...pairs] = process.argv.slice(2);
 const password = process.env.RXLLM_CREDENTIALS_PASSWORD;

@@ -1,29 +1,11 @@
 /**
- * Runs the MCP server over stdio: `npx tsx examples/mcp/main.ts [config.yaml]` (default: the gateway's
- * example configuration, or `RXLLM_CONFIG`). Register it in an MCP client as a stdio command. Nothing
- * but protocol messages goes to stdout; errors go to stderr.
+ * The MCP server embedded in your own process, over stdio: `npx tsx examples/mcp/main.ts [config.yaml]`
+ * does what `npx rxllm mcp examples/gateway/rxllm.yaml` does. Register either as a stdio command in an
+ * MCP client. Nothing but protocol messages goes to stdout.
  */
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { loadPipeline } from '../../src/config/build.js';
-import { ConfigError } from '../../src/config/errors.js';
-import { CredentialError } from '../../src/credentials/errors.js';
-import { createMcpServer } from './server.js';
+import { loadPipeline } from 'rxllm/config';
+import { serveMcpStdio } from 'rxllm/server';
 
-const path =
-  process.argv[2] ?? process.env.RXLLM_CONFIG ?? new URL('../gateway/rxllm.yaml', import.meta.url).pathname;
-
-try {
-  const pipeline = await loadPipeline(path);
-  const server = createMcpServer(pipeline);
-  await server.connect(new StdioServerTransport());
-  process.stdin.once('end', () => {
-    pipeline.close();
-    void server.close();
-  });
-} catch (error) {
-  if (ConfigError.isInstance(error) || CredentialError.isInstance(error)) {
-    process.stderr.write(`${error.message}\n`);
-    process.exit(2);
-  }
-  throw error;
-}
+const path = process.argv[2] ?? new URL('../gateway/rxllm.yaml', import.meta.url).pathname;
+const service = await serveMcpStdio(await loadPipeline(path));
+await service.closed;

@@ -77,6 +77,8 @@ export interface ProviderHandle extends ModelRef {
 export interface PipelineHandles {
   /** Every enabled provider, in file order. */
   readonly providers: readonly ProviderHandle[];
+  /** What the providers are priced from (renamed providers included): for budgets around the pipeline. */
+  readonly catalog: Catalog;
   /** The router ranking the pool (its `decisions$`, `stats`). */
   readonly router: Router;
   /** The metrics every call is recorded into. */
@@ -342,6 +344,7 @@ export async function buildPipeline(config: RxllmConfig, options: BuildOptions =
 
   const handles: PipelineHandles = {
     providers,
+    catalog,
     router,
     metrics,
     ...(breaker && { breaker }),

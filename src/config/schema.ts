@@ -148,6 +148,35 @@ const limitsSchema = z.strictObject({
   month: nonNegative().optional(),
 });
 
+/**
+ * A virtual key of the gateway: a caller with a name, stored as the SHA-256 of the key (`rxllm keys hash`),
+ * with its own models, budget and rate limit on top of the pipeline's.
+ */
+const serverKeySchema = z.strictObject({
+  /** The caller's name in metrics and logs. */
+  name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'may hold letters, digits, ".", "_" and "-" only'),
+  hash: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected sha256:<64 hex digits> (see rxllm keys hash)'),
+  /** Model names the key may use (`rxllm`, provider names, model ids). Default: all. */
+  models: z.array(z.string().min(1)).min(1).optional(),
+  /** The key's own spending limits in USD. Default: none (the pipeline's still apply). */
+  budget: z
+    .strictObject({
+      perRequest: nonNegative().optional(),
+      limits: limitsSchema.optional(),
+      onShortfall: z.enum(['cap', 'reject']).optional(),
+    })
+    .optional(),
+  /** The key's own request and token rates (one bucket per key). Default: none. */
+  rateLimit: z
+    .strictObject({
+      requestsPerMinute: positive().optional(),
+      tokensPerMinute: positive().optional(),
+      maxQueue: count().optional(),
+      maxWaitMs: nonNegative().optional(),
+    })
+    .optional(),
+});
+
 // The schema itself; the exported one is typed by what it reads and writes, the types documented below.
 const fullSchema = z
   .strictObject({
@@ -280,6 +309,8 @@ const fullSchema = z
         port: count().pipe(z.number().max(65535)).optional(),
         /** The largest request body accepted, in bytes. */
         maxBodyBytes: count(1).optional(),
+        /** Callers and their keys. With none, every request is served, and only on loopback. */
+        keys: z.array(serverKeySchema).optional(),
       })
       .optional(),
   })
@@ -319,6 +350,32 @@ const fullSchema = z
         });
       }
     }
+    const models = new Set(['rxllm', ...names.keys(), ...config.providers.map((p) => p.model)]);
+    const seen = new Map<string, number>();
+    config.server?.keys?.forEach((k, i) => {
+      for (const [field, value] of [
+        ['name', k.name],
+        ['hash', k.hash],
+      ] as const) {
+        const first = seen.get(`${field}:${value}`);
+        if (first !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['server', 'keys', i, field],
+            message: `the same ${field} as server.keys[${first}]`,
+          });
+        } else seen.set(`${field}:${value}`, i);
+      }
+      k.models?.forEach((m, j) => {
+        if (!models.has(m)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['server', 'keys', i, 'models', j],
+            message: `no model "${m}" (known: ${[...models].join(', ')})`,
+          });
+        }
+      });
+    });
     if (config.routing?.hedge && config.routing.fallback?.enabled === false) {
       ctx.addIssue({ code: 'custom', path: ['routing', 'hedge'], message: 'hedging needs fallback enabled' });
     }
@@ -342,6 +399,8 @@ export type RxllmConfigInput = z.input<typeof fullSchema>;
  * `${ENV}` interpolation) into an {@link RxllmConfig}. `parseConfig` and `loadConfig` use it.
  */
 export const configSchema: z.ZodType<RxllmConfig, RxllmConfigInput> = fullSchema;
+/** One validated virtual key of the gateway. */
+export type ServerKeyConfig = z.output<typeof serverKeySchema>;
 /** One validated provider entry. */
 export type ProviderConfig = RxllmConfig['providers'][number];
 /** A validated key source. */

@@ -2,11 +2,21 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createMcpServer } from '../../examples/mcp/server.js';
+import { createMcpServer } from '../../src/server/mcp.js';
 import { buildPipeline, type Pipeline } from '../../src/config/build.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { Simulator } from '../../src/testing/simulator/server.js';
-import { ANTHROPIC_KEY, gatewayConfig, OPENAI_KEY, simulator } from '../gateway/support.js';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { hashKey } from '../../src/server/keys.js';
+import { serveMcpHttp } from '../../src/server/serveMcp.js';
+import { ANTHROPIC_KEY, cliArgs, gatewayConfig, OPENAI_KEY, simulator } from '../gateway/support.js';
+
+const KEY = 'sk-rxllm-mcp-test-key-0001';
+const KEYS = `server: { keys: [{ name: tester, hash: ${hashKey(KEY)} }] }`;
 
 type ToolResult = {
   isError?: boolean;
@@ -149,9 +159,93 @@ describe('MCP server, driven by the SDK client over an in-memory transport', () 
     expect(upstream.abortedByClient()).toBe(true);
   });
 
+  it('sends a progress notification per piece of text while a completion streams', async () => {
+    sim.handle(() => ({ text: 'one two three four' }));
+    const progress: { progress: number; message?: string }[] = [];
+    const result = (await client.callTool(
+      { name: 'complete_text', arguments: { prompt: 'count' } },
+      undefined,
+      {
+        onprogress: (p) => void progress.push(p),
+      },
+    )) as ToolResult;
+    expect(result.content[0]?.text).toBe('one two three four');
+    expect(progress.map((p) => p.progress)).toEqual([1, 2, 3, 4]);
+    expect(progress.map((p) => p.message).join('')).toBe('one two three four');
+  });
+
   it('never put a key in a tool result', () => {
     const all = transcript.join('\n');
     expect(all).not.toContain(OPENAI_KEY);
     expect(all).not.toContain(ANTHROPIC_KEY);
+  });
+});
+
+describe('MCP server as the rxllm command serves it', () => {
+  let sim: Simulator;
+  let dir: string;
+  beforeAll(async () => {
+    sim = await simulator();
+    dir = await mkdtemp(join(tmpdir(), 'rxllm-mcp-'));
+    await writeFile(join(dir, 'rxllm.yaml'), gatewayConfig(KEYS));
+  });
+  afterAll(async () => {
+    await sim.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const env = () => ({ SIM: sim.url, OPENAI_KEY, ANTHROPIC_KEY });
+
+  it('over Streamable HTTP: tools, progress, and a key required', async () => {
+    const pipeline = await buildPipeline(parseConfig(gatewayConfig(KEYS), { env: env() }), { env: env() });
+    const service = await serveMcpHttp(pipeline);
+    const client = new Client({ name: 'rxllm-test', version: '1.0.0' });
+    try {
+      expect(service.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
+      const refused = await fetch(service.url, { method: 'POST', body: '{}' });
+      expect(refused.status).toBe(401);
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(service.url), {
+          requestInit: { headers: { authorization: `Bearer ${KEY}` } },
+        }),
+      );
+      expect((await client.listTools()).tools).toHaveLength(4);
+      sim.handle(() => ({ text: 'over the wire' }));
+      const progress: string[] = [];
+      const result = (await client.callTool(
+        { name: 'complete_text', arguments: { prompt: 'hi' } },
+        undefined,
+        {
+          onprogress: (p) => void progress.push(p.message ?? ''),
+        },
+      )) as ToolResult;
+      expect(result.content[0]?.text).toBe('over the wire');
+      expect(progress.join('')).toBe('over the wire');
+    } finally {
+      await client.close();
+      await service.close();
+    }
+  });
+
+  it('over stdio, spawned as `rxllm mcp` by the SDK client', async () => {
+    sim.handle(() => ({ text: 'from a child process' }));
+    const client = new Client({ name: 'rxllm-test', version: '1.0.0' });
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: cliArgs(['mcp', 'rxllm.yaml']),
+      cwd: dir,
+      env: { ...(process.env as Record<string, string>), ...env() },
+      stderr: 'pipe',
+    });
+    try {
+      await client.connect(transport);
+      const result = (await client.callTool({
+        name: 'complete_text',
+        arguments: { prompt: 'hi' },
+      })) as ToolResult;
+      expect(result.content[0]?.text).toBe('from a child process');
+      expect(result.structuredContent).toMatchObject({ provider: 'primary' });
+    } finally {
+      await client.close(); // closes the child's stdin: it exits
+    }
   });
 });

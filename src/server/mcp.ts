@@ -1,17 +1,19 @@
 /**
  * An MCP server over a pipeline built from a configuration file: tools `complete_text`, `complete_chat`,
- * `list_providers` and `get_metrics`. Run it over stdio with `main.ts`; embed it with {@link createMcpServer}.
+ * `list_providers` and `get_metrics`. `serveMcp.ts` puts it on stdio or Streamable HTTP.
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import { from } from 'rxjs';
 import { z } from 'zod';
-import type { Pipeline } from '../../src/config/build.js';
-import { LLMError, toLLMError } from '../../src/core/errors.js';
-import type { TokenEvent } from '../../src/core/events.js';
-import type { ChatRequest, Message } from '../../src/core/request.js';
-import { type Completion, collect } from '../../src/helpers/collect.js';
-import { metricsFamilies, renderPrometheus } from '../../src/observability/prometheus.js';
+import type { Pipeline } from '../config/build.js';
+import { LLMError, toLLMError } from '../core/errors.js';
+import type { TokenEvent } from '../core/events.js';
+import type { LanguageModel } from '../core/model.js';
+import type { ChatRequest, Message } from '../core/request.js';
+import { type Completion, collect } from '../helpers/collect.js';
+import { metricsFamilies, renderPrometheus } from '../observability/prometheus.js';
 
 const generation = {
   maxTokens: z.number().int().positive().optional().describe('Most output tokens'),
@@ -33,7 +35,12 @@ const answerShape = {
 export interface McpServerOptions {
   readonly name?: string;
   readonly version?: string;
+  /** What completions stream through. Default `pipeline.model` (a caller's keyed model over HTTP). */
+  readonly model?: LanguageModel;
 }
+
+/** What a tool call carries besides its arguments: cancellation and a way to report progress. */
+type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
 /**
  * An MCP server whose tools stream through `pipeline` (routing, fallback, budgets and all). A cancelled
@@ -48,6 +55,7 @@ export interface McpServerOptions {
  */
 export function createMcpServer(pipeline: Pipeline, options: McpServerOptions = {}): McpServer {
   const server = new McpServer({ name: options.name ?? 'rxllm', version: options.version ?? '0.1.0' });
+  const model = options.model ?? pipeline.model;
 
   server.registerTool(
     'complete_text',
@@ -67,7 +75,7 @@ export function createMcpServer(pipeline: Pipeline, options: McpServerOptions = 
         ...(system ? [{ role: 'system' as const, content: system }] : []),
         { role: 'user', content: prompt },
       ];
-      return answer(pipeline, { messages, ...defined({ maxTokens, temperature }) }, extra.signal);
+      return answer(model, { messages, ...defined({ maxTokens, temperature }) }, extra);
     },
   );
 
@@ -85,11 +93,7 @@ export function createMcpServer(pipeline: Pipeline, options: McpServerOptions = 
       outputSchema: answerShape,
     },
     async ({ messages, maxTokens, temperature }, extra) =>
-      answer(
-        pipeline,
-        { messages: messages as Message[], ...defined({ maxTokens, temperature }) },
-        extra.signal,
-      ),
+      answer(model, { messages: messages as Message[], ...defined({ maxTokens, temperature }) }, extra),
   );
 
   server.registerTool(
@@ -162,15 +166,11 @@ export function createMcpServer(pipeline: Pipeline, options: McpServerOptions = 
   return server;
 }
 
-/** Streams `request` to the end (or until `signal` aborts it) and shapes the tool result. */
-async function answer(
-  pipeline: Pipeline,
-  request: ChatRequest,
-  signal: AbortSignal,
-): Promise<CallToolResult> {
+/** Streams `request` to the end (or until the call is cancelled) and shapes the tool result. */
+async function answer(model: LanguageModel, request: ChatRequest, extra: ToolExtra): Promise<CallToolResult> {
   let done: Completion;
   try {
-    done = await run(pipeline, request, signal);
+    done = await run(model, request, extra);
   } catch (error) {
     const e = toLLMError(error);
     return { isError: true, content: [{ type: 'text', text: `${e.kind}: ${e.message}` }] };
@@ -188,16 +188,32 @@ async function answer(
   return { content: [{ type: 'text', text: done.text }], structuredContent: result };
 }
 
-function run(pipeline: Pipeline, request: ChatRequest, signal: AbortSignal): Promise<Completion> {
+/**
+ * Runs the call; when the client asked for progress (a `progressToken`), each piece of text is a progress
+ * notification: `progress` counts the pieces so far and `message` is the piece, so a client can show the
+ * answer as it streams.
+ */
+function run(model: LanguageModel, request: ChatRequest, extra: ToolExtra): Promise<Completion> {
+  const token = extra._meta?.progressToken;
+  let pieces = 0;
   return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new LLMError('aborted', 'The tool call was cancelled'));
+    if (extra.signal.aborted) return reject(new LLMError('aborted', 'The tool call was cancelled'));
     const events: TokenEvent[] = [];
-    const subscription = pipeline.model.stream(request).subscribe({
-      next: (event) => void events.push(event),
+    const subscription = model.stream(request).subscribe({
+      next(event) {
+        events.push(event);
+        if (token === undefined || event.type !== 'text') return;
+        extra
+          .sendNotification({
+            method: 'notifications/progress',
+            params: { progressToken: token, progress: ++pieces, message: event.text },
+          })
+          .catch(() => undefined); // a client gone mid-call: the abort below ends the call
+      },
       error: reject,
       complete: () => collect(from(events)).then(resolve, reject),
     });
-    signal.addEventListener(
+    extra.signal.addEventListener(
       'abort',
       () => {
         subscription.unsubscribe();

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { ChatRequest } from '../../src/core/request.js';
-import { formatPath } from '../../src/config/errors.js';
+import type { ChatRequest } from '../core/request.js';
+import { parseBody } from './body.js';
 
 const text = z.string();
 const part = z.discriminatedUnion('type', [
@@ -78,23 +78,10 @@ export interface GenerateCall {
   readonly stream: boolean | undefined;
 }
 
-/** A problem with a request body, by field. */
-export interface BodyIssue {
-  readonly path: string;
-  readonly message: string;
-}
-
 /** Validates a parsed JSON body; the issues name each bad field (`messages[0].role: …`). */
-export function parseGenerateBody(
-  body: unknown,
-): { ok: true; call: GenerateCall } | { ok: false; issues: BodyIssue[] } {
-  const result = generateBodySchema.safeParse(body);
-  if (!result.success) {
-    return {
-      ok: false,
-      issues: result.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message })),
-    };
-  }
-  const { stream, ...request } = result.data;
-  return { ok: true, call: { request: request as ChatRequest, stream } };
+export function parseGenerateBody(body: unknown) {
+  return parseBody(generateBodySchema, body, ({ stream, ...request }): GenerateCall => ({
+    request: request as ChatRequest,
+    stream,
+  }));
 }

@@ -1,5 +1,5 @@
-import type { LLMError, LLMErrorKind } from '../../src/core/errors.js';
-import { assertNever } from '../../src/core/events.js';
+import type { LLMError, LLMErrorKind } from '../core/errors.js';
+import { assertNever } from '../core/events.js';
 
 /**
  * The HTTP status the gateway answers for a pipeline failure (before any content was sent).
@@ -21,6 +21,17 @@ import { assertNever } from '../../src/core/events.js';
  *
  * A `Retry-After` header (seconds) is added when the error (or, for `all_failed`, any cause) carries
  * `retryAfterMs`.
+ *
+ * ## Example
+ * ```ts
+ * import { LLMError } from 'rxllm';
+ * import { httpStatusOf } from 'rxllm/server';
+ *
+ * httpStatusOf(new LLMError('budget', 'The daily budget is spent')); // 402
+ * ```
+ *
+ * @param error A pipeline failure.
+ * @returns The HTTP status to answer.
  */
 export function httpStatusOf(error: LLMError): number {
   if (error.kind === 'all_failed' && error.causes && error.causes.length > 0) {
@@ -71,4 +82,10 @@ export function retryAfterSeconds(error: LLMError): number | undefined {
     .map((e) => e.retryAfterMs)
     .filter((ms): ms is number => ms !== undefined && ms >= 0);
   return waits.length === 0 ? undefined : Math.max(1, Math.ceil(Math.min(...waits) / 1000));
+}
+
+/** A `Retry-After` header when the error says how long to wait, else none. */
+export function retryAfterHeaders(error: LLMError): Record<string, string> {
+  const seconds = retryAfterSeconds(error);
+  return seconds === undefined ? {} : { 'retry-after': String(seconds) };
 }
