@@ -87,6 +87,8 @@ export function builtinDeflater(): Deflater | undefined {
  *
  * @param options.thresholdBytes - Compress entries at least this large (UTF-8 bytes). Default 16 KiB.
  * @param options.deflater - The deflate implementation; `null` for none. Default: Node's `zlib`, when the runtime has it.
+ *
+ * @returns A codec for `createCache({ codec })`.
  */
 export function compressingCodec(
   options: { readonly thresholdBytes?: number; readonly deflater?: Deflater | null } = {},

@@ -146,6 +146,11 @@ export interface RequestKey {
  * const b = requestKey({ temperature: 0, messages }, { provider: 'openai', model: 'gpt-4o' });
  * a.hash === b.hash; // true
  * ```
+ *
+ * @param request The request.
+ * @param target The provider and model it goes to (left out with `ignoreModel`).
+ * @param options What to leave out of the key.
+ * @returns The canonical text and its hash.
  */
 export function requestKey(
   request: ChatRequest,

@@ -71,6 +71,9 @@ export function formatIssue(issue: ConfigIssue): string {
  * formatPath(['providers', 1, 'apiKey']); // 'providers[1].apiKey'
  * formatPath(['budget', 'providers', 'my provider']); // 'budget.providers["my provider"]'
  * ```
+ *
+ * @param path A path of keys and indexes, as zod reports it.
+ * @returns The path as written in a file (`providers[1].apiKey`), or `(root)`.
  */
 export function formatPath(path: readonly PropertyKey[]): string {
   if (path.length === 0) return '(root)';

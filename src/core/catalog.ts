@@ -135,7 +135,20 @@ export interface Catalog {
   extend(specs: readonly ModelSpec[]): Catalog;
 }
 
-/** Creates a catalog of the defaults plus `specs` (which win on conflict). */
+/**
+ * Creates a catalog of the defaults plus `specs` (which win on conflict).
+ * Intuition: the price list and capability sheet routing, budgets and metrics read from.
+ *
+ * ## Example
+ * ```ts
+ * const catalog = createCatalog([{ ...myModelSpec, provider: 'acme', model: 'acme-1' }]);
+ * catalog.get('acme', 'acme-1')?.contextWindow;
+ * ```
+ *
+ * @param specs Your own entries (new models, or other prices for known ones).
+ * @param base The entries to start from. Default {@link DEFAULT_MODELS}.
+ * @returns The catalog.
+ */
 export function createCatalog(
   specs: readonly ModelSpec[] = [],
   base: readonly ModelSpec[] = DEFAULT_MODELS,
@@ -179,7 +192,19 @@ export function createCatalog(
 /** The catalog providers use unless given another. */
 export const defaultCatalog: Catalog = createCatalog();
 
-/** Cost of `usage` at `pricing`. Cached prompt tokens are billed at the cached price. */
+/**
+ * Cost of `usage` at `pricing`. Cached prompt tokens are billed at the cached price.
+ * Intuition: tokens times dollars per million, split into prompt and answer.
+ *
+ * ## Example
+ * ```ts
+ * costOf({ inputTokens: 1000, outputTokens: 500 }, { input: 0.15, output: 0.6 }); // { input: 0.00015, output: 0.0003, total: 0.00045 }
+ * ```
+ *
+ * @param usage The token counts.
+ * @param pricing Dollars per million tokens; `undefined` (an unknown model) costs nothing.
+ * @returns The cost in dollars.
+ */
 export function costOf(usage: Usage, pricing: Pricing | undefined): Cost {
   if (!pricing) return { input: 0, output: 0, total: 0 };
   const cached = usage.cachedInputTokens ?? 0;

@@ -14,6 +14,17 @@ function header(headers: HeaderSource | undefined, name: string): string | undef
 /**
  * How long the vendor asks us to wait, from `retry-after-ms` (milliseconds), or `retry-after`
  * (seconds, or an HTTP date relative to `now`). `undefined` when neither is present or parseable.
+ * Intuition: the server's own backoff hint, in one unit.
+ *
+ * ## Example
+ * ```ts
+ * parseRetryAfter(new Headers({ 'retry-after': '2' })); // 2000
+ * parseRetryAfter({ 'retry-after-ms': '250' }); // 250
+ * ```
+ *
+ * @param headers The response headers (web `Headers` or a plain record).
+ * @param now The time an HTTP date is relative to. Default `Date.now()`.
+ * @returns Milliseconds to wait, or `undefined`.
  */
 export function parseRetryAfter(
   headers: HeaderSource | undefined,

@@ -38,7 +38,19 @@ const RETRYABLE: ReadonlySet<LLMErrorKind> = new Set<LLMErrorKind>([
   'invalid_response',
 ]);
 
-/** True when an error of this kind is transient by default. */
+/**
+ * True when an error of this kind is transient by default (rate limits, overload, timeouts, network
+ * failures, truncated or garbled streams). Intuition: would the same call succeed a bit later?
+ *
+ * ## Example
+ * ```ts
+ * isRetryableKind('rate_limit'); // true
+ * isRetryableKind('auth'); // false
+ * ```
+ *
+ * @param kind The error kind.
+ * @returns Whether a retry may succeed.
+ */
 export function isRetryableKind(kind: LLMErrorKind): boolean {
   return RETRYABLE.has(kind);
 }
@@ -199,7 +211,18 @@ function sanitizeCause(cause: unknown): Error {
 
 /**
  * Turns anything thrown into an `LLMError`: an `LLMError` passes through, an `AbortError` becomes
- * `aborted`, a network failure `network`, anything else `unknown`.
+ * `aborted`, a network failure `network`, anything else `unknown`. Intuition: one error type out of
+ * whatever a callback or a library threw, with its message redacted.
+ *
+ * ## Example
+ * ```ts
+ * toLLMError(new Error('socket hang up'), 'openai', 'gpt-4o-mini').kind;
+ * ```
+ *
+ * @param error What was thrown.
+ * @param provider The provider to name, when the error names none.
+ * @param model The model to name, when the error names none.
+ * @returns The error as an `LLMError`.
  */
 export function toLLMError(error: unknown, provider?: string, model?: string): LLMError {
   const source = { ...(provider !== undefined && { provider }), ...(model !== undefined && { model }) };

@@ -278,7 +278,18 @@ export type TokenEvent =
 /** The `type` tag of every event. */
 export type TokenEventType = TokenEvent['type'];
 
-/** True for events that carry part of the answer: once one reached a subscriber, a retry would duplicate it. */
+/**
+ * True for events that carry part of the answer (`text`, `reasoning`, tool calls).
+ * Intuition: once one reached a subscriber, a retry would duplicate it.
+ *
+ * ## Example
+ * ```ts
+ * gpt.stream(request).pipe(filter(isContentEvent)).subscribe(render);
+ * ```
+ *
+ * @param event Any event.
+ * @returns Whether it is content.
+ */
 export function isContentEvent(event: TokenEvent): boolean {
   switch (event.type) {
     case 'text':
@@ -303,7 +314,35 @@ export function isContentEvent(event: TokenEvent): boolean {
   }
 }
 
-/** Exhaustiveness guard for switches over discriminated unions. */
+/**
+ * Exhaustiveness guard for switches over discriminated unions: the compiler rejects the call when a case
+ * is missing, and it throws if a value the types ruled out arrives anyway.
+ *
+ * ## Example
+ * ```ts
+ * function label(event: TokenEvent): string {
+ *   switch (event.type) {
+ *     case 'text':
+ *     case 'reasoning':
+ *       return event.text;
+ *     case 'start':
+ *     case 'tool-call-delta':
+ *     case 'tool-call':
+ *     case 'usage':
+ *     case 'finish':
+ *     case 'fallback':
+ *     case 'reset':
+ *     case 'route':
+ *       return event.type;
+ *     default:
+ *       return assertNever(event);
+ *   }
+ * }
+ * ```
+ *
+ * @param value The value no case matched (of type `never` when the switch is exhaustive).
+ * @returns Never: it throws.
+ */
 export function assertNever(value: never): never {
   throw new Error(`Unexpected value: ${JSON.stringify(value)}`);
 }

@@ -98,6 +98,9 @@ export interface ModelDefinition {
  *   model: 'v1',
  *   stream: (request) => of<TokenEvent>({ type: 'start', provider: 'echo', model: 'v1' }),
  * });
+ *
+ * @param definition The provider and model names, and `stream` (with `candidates` if it is a pool).
+ * @returns A `LanguageModel`, with `pipe`.
  */
 export function defineModel(definition: ModelDefinition): LanguageModel {
   const where = { provider: definition.provider, model: definition.model };

@@ -8,7 +8,18 @@ const secrets = new Set<string>();
 /** Keys shorter than this are not registered: redacting them would mangle ordinary text. */
 const MIN_SECRET_LENGTH = 8;
 
-/** Remember a secret (an API key, a token) so it is redacted wherever it would appear. */
+/**
+ * Remembers a secret (an API key, a token) so it is redacted wherever it would appear: error messages,
+ * causes, logs, metrics labels. Keys shorter than 8 characters are ignored (redacting them would mangle
+ * ordinary text).
+ *
+ * ## Example
+ * ```ts
+ * registerSecret(process.env.MY_GATEWAY_KEY);
+ * ```
+ *
+ * @param secret The secret; `undefined` is ignored.
+ */
 export function registerSecret(secret: string | undefined): void {
   if (secret !== undefined && secret.length >= MIN_SECRET_LENGTH) secrets.add(secret);
 }
@@ -22,7 +33,19 @@ const PATTERNS: readonly RegExp[] = [
   /((?:x-api-key|x-goog-api-key|api-key|authorization)["']?\s*[:=]\s*["']?)[^\s"',}]+/gi,
 ];
 
-/** `text` with every registered secret and every credential-shaped string replaced by `[REDACTED]`. */
+/**
+ * `text` with every registered secret and every credential-shaped string (bearer tokens, `api_key=`
+ * query parameters, key headers) replaced by `[REDACTED]`.
+ *
+ * ## Example
+ * ```ts
+ * registerSecret('sk-live-1234567890');
+ * redactSecrets('key sk-live-1234567890 was rejected'); // 'key [REDACTED] was rejected'
+ * ```
+ *
+ * @param text Any text.
+ * @returns The text, redacted.
+ */
 export function redactSecrets(text: string): string {
   let out = text;
   for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join('[REDACTED]');

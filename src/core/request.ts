@@ -170,7 +170,17 @@ export interface ChatRequest {
   readonly providerOptions?: { readonly [provider: string]: { readonly [key: string]: unknown } };
 }
 
-/** The text of a message's content (image parts are skipped). */
+/**
+ * The text of a message's content (image parts are skipped).
+ *
+ * ## Example
+ * ```ts
+ * contentText([{ type: 'text', text: 'What is this?' }, { type: 'image', url: 'https://example.com/a.png' }]); // 'What is this?'
+ * ```
+ *
+ * @param content A message's content.
+ * @returns Its text parts, joined.
+ */
 export function contentText(content: string | readonly ContentPart[]): string {
   if (typeof content === 'string') return content;
   let text = '';

@@ -26,6 +26,9 @@ export type EmbedFn = (texts: string[]) => Promise<number[][]>;
  * ```ts
  * normalizeAnswer('  The answer:\n Paris. '); // 'the answer: paris'
  * ```
+ *
+ * @param text An answer.
+ * @returns Its normalized form.
  */
 export function normalizeAnswer(text: string): string {
   return text
@@ -74,6 +77,10 @@ function levenshteinOf(s: readonly string[], t: readonly string[]): number {
  * ```ts
  * editSimilarity('colour', 'color'); // 0.833…
  * ```
+ *
+ * @param a An answer.
+ * @param b Another.
+ * @returns 1 minus the edit distance over the longer length, in `[0, 1]`.
  */
 export function editSimilarity(a: string, b: string): number {
   const longest = Math.max(Array.from(a).length, Array.from(b).length);
@@ -94,6 +101,10 @@ export function tokenSet(text: string): Set<string> {
  * jaccardSimilarity('The capital is Paris.', 'Paris is the capital'); // 1
  * jaccardSimilarity('Paris', 'Lyon'); // 0
  * ```
+ *
+ * @param a An answer.
+ * @param b Another.
+ * @returns Shared tokens over all tokens, in `[0, 1]` (1 for two empty texts).
  */
 export function jaccardSimilarity(a: string, b: string): number {
   const x = tokenSet(a);
@@ -112,6 +123,10 @@ export function jaccardSimilarity(a: string, b: string): number {
  * ```ts
  * cosineSimilarity([1, 0], [1, 1]); // 0.707…
  * ```
+ *
+ * @param u A vector.
+ * @param v A vector of the same length.
+ * @returns The cosine, in `[0, 1]` (negative values count as 0).
  */
 export function cosineSimilarity(u: readonly number[], v: readonly number[]): number {
   let dot = 0;
@@ -167,6 +182,10 @@ export function pairwise(fn: SimilarityFn, name = fn.name || 'custom'): Similari
  * })).data.map((d) => d.embedding));
  * fuse({ similarity: measure, threshold: 0.9 });
  * ```
+ *
+ * @param embed Embeds texts, one vector each, in order.
+ * @param options `cacheSize`: how many vectors to remember.
+ * @returns A measure for `fuse({ similarity })`.
  */
 export function embeddingSimilarity(
   embed: EmbedFn,

@@ -112,6 +112,10 @@ function step(acc: Acc, event: TokenEvent, now: () => number): Acc {
  * @example
  * const done = await collect(gpt.stream({ messages: [{ role: 'user', content: 'Hi' }] }));
  * console.log(done.text, done.usage.outputTokens, done.cost.total, done.timings.timeToFirstTokenMs);
+ *
+ * @param stream The events of one call.
+ * @param clock The clock of the timings. Default `performance.now`.
+ * @returns The completion; rejects with the stream's `LLMError`, or `incomplete` when it ended without `finish`.
  */
 export async function collect(
   stream: Observable<TokenEvent>,

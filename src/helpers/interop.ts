@@ -10,6 +10,9 @@ import { Observable } from 'rxjs';
  * for await (const event of toAsyncIterable(gpt.stream(request))) {
  *   if (event.type === 'text') process.stdout.write(event.text);
  * }
+ *
+ * @param source The Observable.
+ * @returns An async iterable of its values; breaking out of the loop unsubscribes.
  */
 export function toAsyncIterable<T>(source: Observable<T>): AsyncIterable<T> {
   return {
@@ -78,6 +81,9 @@ export function toAsyncIterable<T>(source: Observable<T>): AsyncIterable<T> {
  *
  * @example
  * fromAsyncIterable(async function* () { yield 1; yield 2; }()).subscribe(console.log);
+ *
+ * @param iterable The iterable, or a function that makes a fresh one per subscription.
+ * @returns A cold Observable of its values.
  */
 export function fromAsyncIterable<T>(iterable: AsyncIterable<T> | (() => AsyncIterable<T>)): Observable<T> {
   return new Observable<T>((subscriber) => {
@@ -108,6 +114,9 @@ export function fromAsyncIterable<T>(iterable: AsyncIterable<T> | (() => AsyncIt
  *
  * @example
  * export const GET = () => new Response(toReadableStream(gpt.stream(request).pipe(textDeltas(), filter(Boolean))));
+ *
+ * @param source The Observable.
+ * @returns A stream of its values; cancelling it unsubscribes.
  */
 export function toReadableStream<T>(source: Observable<T>): ReadableStream<T> {
   let subscription: { unsubscribe(): void } | undefined;
@@ -131,6 +140,9 @@ export function toReadableStream<T>(source: Observable<T>): ReadableStream<T> {
  *
  * @example
  * fromReadableStream(response.body!).subscribe((bytes) => console.log(bytes.length));
+ *
+ * @param stream The stream to read.
+ * @returns A cold Observable of its chunks.
  */
 export function fromReadableStream<T>(stream: ReadableStream<T>): Observable<T> {
   return new Observable<T>((subscriber) => {

@@ -13,6 +13,8 @@ import type { TokenEvent } from '../core/events.js';
  *   if (delta === null) output.textContent = ''; // a reset: the text so far is void
  *   else output.textContent += delta;
  * });
+ *
+ * @returns An operator from events to text pieces, `null` for a reset.
  */
 export function textDeltas(): OperatorFunction<TokenEvent, string | null> {
   return (source: Observable<TokenEvent>) =>

@@ -73,6 +73,9 @@ export interface FixedBackoffOptions extends Omit<BackoffOptions, 'initialDelayM
  * ```ts
  * noJitter(400); // 400
  * ```
+ *
+ * @param ceiling The un-jittered delay.
+ * @returns The ceiling itself.
  */
 export function noJitter(ceiling: number): number {
   return ceiling;
@@ -85,6 +88,10 @@ export function noJitter(ceiling: number): number {
  * ```ts
  * fullJitter(400, 0.25); // 100
  * ```
+ *
+ * @param ceiling The un-jittered delay.
+ * @param random A uniform number in `[0, 1)`.
+ * @returns A delay between 0 and the ceiling.
  */
 export function fullJitter(ceiling: number, random: number): number {
   return random * ceiling;
@@ -97,6 +104,10 @@ export function fullJitter(ceiling: number, random: number): number {
  * ```ts
  * equalJitter(400, 0.5); // 300
  * ```
+ *
+ * @param ceiling The un-jittered delay.
+ * @param random A uniform number in `[0, 1)`.
+ * @returns A delay between half the ceiling and the ceiling.
  */
 export function equalJitter(ceiling: number, random: number): number {
   return ceiling / 2 + (random * ceiling) / 2;
@@ -110,6 +121,12 @@ export function equalJitter(ceiling: number, random: number): number {
  * ```ts
  * decorrelatedJitter(100, 50, 10_000, 0.5); // 175: halfway between 50 and 300
  * ```
+ *
+ * @param previous The previous delay.
+ * @param base The first delay.
+ * @param cap The longest delay.
+ * @param random A uniform number in `[0, 1)`.
+ * @returns The next delay.
  */
 export function decorrelatedJitter(previous: number, base: number, cap: number, random: number): number {
   const high = Math.max(base, previous * 3);

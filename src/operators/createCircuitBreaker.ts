@@ -132,6 +132,9 @@ const NOT_COUNTED: ReadonlySet<LLMErrorKind> = new Set<LLMErrorKind>([
  * ```ts
  * createCircuitBreaker({ shouldCount: (e) => countsAgainstProvider(e) || e.kind === 'quota' });
  * ```
+ *
+ * @param error A call's failure.
+ * @returns Whether it says something about the provider's health.
  */
 export function countsAgainstProvider(error: LLMError): boolean {
   return !NOT_COUNTED.has(error.kind);

@@ -271,6 +271,9 @@ export function fuse(options: FuseOptions = {}): (pool: ModelPool) => FusedModel
  * ```ts
  * fusion([gpt, claude, flash], { similarity: 'edit', threshold: 0.9 }).run(request).subscribe(render);
  * ```
+ *
+ * @param pool The members.
+ * @returns The fused model.
  */
 export function fusion(pool: ModelPool, options: FuseOptions = {}): FusedModel {
   const scheduler = options.scheduler ?? asyncScheduler;

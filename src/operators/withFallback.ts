@@ -81,6 +81,9 @@ export const FALLBACK_KINDS: ReadonlySet<LLMErrorKind> = new Set<LLMErrorKind>([
  * ```ts
  * withFallback({ shouldFallback: (e) => shouldFallbackByDefault(e) || e.kind === 'auth' });
  * ```
+ *
+ * @param error A candidate's failure.
+ * @returns Whether the next candidate may succeed where this one failed.
  */
 export function shouldFallbackByDefault(error: LLMError): boolean {
   return FALLBACK_KINDS.has(error.kind);

@@ -157,6 +157,8 @@ export interface TokenStreamStateOptions {
  * let progress = initialProgress();
  * for (const event of await lastValueFrom(gpt.stream(request).pipe(toArray()))) progress = reduceTokenStream(progress, event);
  * ```
+ *
+ * @returns The progress of a stream with nothing received.
  */
 export function initialProgress(): TokenStreamProgress {
   return { view: { ...IDLE_STATE, status: 'streaming' }, attemptChars: 0, voidedCost: 0 };

@@ -14,6 +14,9 @@ export function isPromiseLike<T>(value: MaybePromise<T>): value is PromiseLike<T
  * @example
  * const store = memoryStore();
  * fromMaybePromise(store.get('breaker:openai/gpt-4o')).subscribe((state) => console.log(state ?? 'closed'));
+ *
+ * @param value A store's answer, a value or a promise of one.
+ * @returns An Observable of the value.
  */
 export function fromMaybePromise<T>(value: MaybePromise<T>): Observable<T> {
   return isPromiseLike(value) ? from(value) : of(value);

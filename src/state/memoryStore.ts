@@ -38,6 +38,9 @@ export interface MemoryStore extends StateStore {
  * @example
  * const store = memoryStore();
  * store.increment('budget:day', 0.02, { limit: 5 }); // { ok: true, value: 0.02 }
+ *
+ * @param options Its clock (`now`) for expiry.
+ * @returns A store in this process's memory.
  */
 export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const now = options.now ?? Date.now;

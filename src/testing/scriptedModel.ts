@@ -72,6 +72,9 @@ export interface ScriptedModel extends LanguageModel {
  * @example
  * const flaky = scriptedModel({ scripts: [{ fail: 'overloaded' }, { text: 'Hello there' }] });
  * await collect(flaky.pipe(withRetry()).stream(request)); // text: 'Hello there', flaky.calls() === 2
+ *
+ * @param options The scripts, names, pricing and scheduler.
+ * @returns The model, with `calls()`, `active()` and `requests` to inspect.
  */
 export function scriptedModel(options: ScriptedModelOptions = {}): ScriptedModel {
   const provider = options.provider ?? 'scripted';

@@ -148,7 +148,17 @@ export interface ResolvedToolCall {
 /** The text the simulator answers when a scenario gives none. */
 export const DEFAULT_TEXT = 'Hello from the simulator.';
 
-/** Splits text into word tokens, each with its leading space (" capital"), as vendors stream them. */
+/**
+ * Splits text into word tokens, each with its leading space (" capital"), as vendors stream them.
+ *
+ * ## Example
+ * ```ts
+ * splitTokens('The capital is Paris.'); // ['The', ' capital', ' is', ' Paris.']
+ * ```
+ *
+ * @param text The answer.
+ * @returns Its tokens, which join back to `text`.
+ */
 export function splitTokens(text: string): string[] {
   return text.match(/\s*\S+|\s+$/g) ?? (text.length > 0 ? [text] : []);
 }
@@ -161,7 +171,20 @@ function cut(text: string, pieces: number): string[] {
   return out.length > 0 ? out : [''];
 }
 
-/** Resolves a scenario's defaults against the request (its model and prompt size). */
+/**
+ * Resolves a scenario's defaults against the request (its model and prompt size): what a protocol
+ * renders.
+ *
+ * ## Example
+ * ```ts
+ * resolveScenario({ text: 'Paris.' }, 'gpt-4o-mini', 40).textChunks; // ['Paris.']
+ * ```
+ *
+ * @param scenario The scenario as scripted.
+ * @param requestModel The model the request asked for.
+ * @param promptChars The prompt's length, for the default input token count.
+ * @returns The scenario with every default filled in.
+ */
 export function resolveScenario(
   scenario: Scenario,
   requestModel: string,

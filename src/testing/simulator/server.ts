@@ -72,6 +72,9 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  * const sim = await createSimulator({ protocols: [openaiProtocol] });
  * sim.enqueue({ text: 'Paris.' }, { fault: { type: 'status', status: 429, retryAfter: 1 } });
  * const gpt = openai({ apiKey: 'test', baseURL: `${sim.url}/v1`, model: 'gpt-4o-mini' });
+ *
+ * @param options The protocols to serve, the default scenario, and how frames are split.
+ * @returns The running simulator; `close()` it.
  */
 export async function createSimulator(options: SimulatorOptions): Promise<Simulator> {
   const queue: Scenario[] = [];
