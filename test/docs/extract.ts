@@ -16,6 +16,7 @@ export const ENTRIES: Readonly<Record<string, string>> = {
   'rxllm/react': 'src/react.ts',
   'rxllm/config': 'src/config.ts',
   'rxllm/otel': 'src/otel.ts',
+  'rxllm/server': 'src/server.ts',
 };
 
 /** One code block, with where it came from (for messages that point at the line to fix). */

@@ -9,7 +9,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bin, type Consumer, createConsumer, devVersion, exec, mustExec, REPO } from './consumer.js';
 
-const ENTRIES = ['rxllm', 'rxllm/testing', 'rxllm/react', 'rxllm/config', 'rxllm/otel'] as const;
+const ENTRIES = [
+  'rxllm',
+  'rxllm/testing',
+  'rxllm/react',
+  'rxllm/config',
+  'rxllm/otel',
+  'rxllm/server',
+] as const;
 
 /** How each TypeScript resolution mode sees a file: ESM under `bundler` and `node16`, CJS under the rest. */
 const MODES = [
@@ -40,6 +47,7 @@ import { createSimulator, openaiProtocol, scriptedModel } from 'rxllm/testing';
 import { createStreamStore, useTokenStream } from 'rxllm/react';
 import { ConfigError, parseConfig } from 'rxllm/config';
 import { withTelemetry } from 'rxllm/otel';
+import { createGateway, hashKey } from 'rxllm/server';
 
 export const sim = createSimulator({ protocols: [openaiProtocol] });
 export const scripted = scriptedModel({ scripts: [{ text: 'Hello there' }] });
@@ -48,6 +56,8 @@ export const hook = useTokenStream;
 export const parse = (text: string): unknown => parseConfig(text);
 export const isConfigError = (e: unknown): boolean => e instanceof ConfigError;
 export const traced = scripted.pipe(withTelemetry());
+export const gateway = createGateway;
+export const hashed: string = hashKey('rk-test');
 `;
 
 /** The peers each subpath's documentation names (README, "Install"). */
@@ -243,7 +253,7 @@ describe('the tarball', () => {
     expect(files).toEqual(
       expect.arrayContaining(['package/README.md', 'package/LICENSE', 'package/package.json']),
     );
-    for (const entry of ['index', 'testing', 'react', 'config', 'otel']) {
+    for (const entry of ['index', 'testing', 'react', 'config', 'otel', 'server']) {
       for (const ext of ['js', 'cjs', 'd.ts', 'd.cts'])
         expect(files).toContain(`package/dist/${entry}.${ext}`);
     }

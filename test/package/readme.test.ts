@@ -9,12 +9,13 @@ import * as config from 'rxllm/config';
 import * as main from 'rxllm';
 import * as otel from 'rxllm/otel';
 import * as react from 'rxllm/react';
+import * as server from 'rxllm/server';
 import * as testing from 'rxllm/testing';
 import { expect, it } from 'vitest';
 import { REPO } from './consumer.js';
 
 const readme = await readFile(join(REPO, 'README.md'), 'utf8');
-const exported = new Set([main, testing, react, config, otel].flatMap((entry) => Object.keys(entry)));
+const exported = new Set([main, testing, react, config, otel, server].flatMap((entry) => Object.keys(entry)));
 
 it('shows only functions the package exports', () => {
   const called = new Set([...readme.matchAll(/`([A-Za-z][\w.]*)\(/g)].map((m) => m[1]!));
