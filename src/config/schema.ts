@@ -155,23 +155,31 @@ const limitsSchema = z.strictObject({
 const serverKeySchema = z.strictObject({
   /** The caller's name in metrics and logs. */
   name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'may hold letters, digits, ".", "_" and "-" only'),
+  /** The SHA-256 of the key as `sha256:<64 hex digits>` (from `rxllm keys hash`); the key itself is never stored. */
   hash: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected sha256:<64 hex digits> (see rxllm keys hash)'),
   /** Model names the key may use (`rxllm`, provider names, model ids). Default: all. */
   models: z.array(z.string().min(1)).min(1).optional(),
   /** The key's own spending limits in USD. Default: none (the pipeline's still apply). */
   budget: z
     .strictObject({
+      /** The most one call of this key may cost, in USD. */
       perRequest: nonNegative().optional(),
+      /** The key's spend per calendar day, week and month, in USD. */
       limits: limitsSchema.optional(),
+      /** When a call cannot afford its estimate: `cap` (default) its answer to what is left, or `reject` it. */
       onShortfall: z.enum(['cap', 'reject']).optional(),
     })
     .optional(),
   /** The key's own request and token rates (one bucket per key). Default: none. */
   rateLimit: z
     .strictObject({
+      /** Requests the key may make per minute. */
       requestsPerMinute: positive().optional(),
+      /** Estimated prompt and answer tokens the key may use per minute. */
       tokensPerMinute: positive().optional(),
+      /** Calls of the key allowed to wait at once; beyond it `queue_full`. Default 100. */
       maxQueue: count().optional(),
+      /** Longest time a call waits in the queue, in ms; beyond it `rate_limit`. Default: no limit. */
       maxWaitMs: nonNegative().optional(),
     })
     .optional(),
@@ -399,7 +407,11 @@ export type RxllmConfigInput = z.input<typeof fullSchema>;
  * `${ENV}` interpolation) into an {@link RxllmConfig}. `parseConfig` and `loadConfig` use it.
  */
 export const configSchema: z.ZodType<RxllmConfig, RxllmConfigInput> = fullSchema;
-/** One validated virtual key of the gateway. */
+/**
+ * One validated virtual key of the gateway (an entry of `server.keys`).
+ *
+ * @useDeclaredType
+ */
 export type ServerKeyConfig = z.output<typeof serverKeySchema>;
 /** One validated provider entry. */
 export type ProviderConfig = RxllmConfig['providers'][number];

@@ -99,8 +99,8 @@ async function typecheck(label: string, source: string, types: readonly string[]
 describe('with only rxjs installed', () => {
   it('installs no optional peer', async () => {
     const installed = (await readdir(join(consumer.dir, 'node_modules'))).filter((n) => !n.startsWith('.'));
-    // rxjs brings tslib; eventsource-parser is the one dependency.
-    expect(installed.sort()).toEqual(['eventsource-parser', 'rxjs', 'rxllm', 'tslib']);
+    // rxjs brings tslib; the dependencies are eventsource-parser and @streamparser/json (streamObject).
+    expect(installed.sort()).toEqual(['@streamparser', 'eventsource-parser', 'rxjs', 'rxllm', 'tslib']);
   });
 
   it('type-checks the main entry, strict and without skipLibCheck, in every resolution mode', async () => {
