@@ -204,13 +204,30 @@ export type DeepPartial<T> = T extends readonly (infer E)[]
  * schema, right before `finish`.
  */
 export type ObjectEvent<T = unknown> =
-  | { readonly type: 'object'; readonly partial: true; readonly value: DeepPartial<T> }
-  | { readonly type: 'object'; readonly partial: false; readonly value: T };
+  | {
+      /** The discriminant. */
+      readonly type: 'object';
+      /** True: the value is still growing. */
+      readonly partial: true;
+      /** The value so far, a prefix of the final one (not yet validated). */
+      readonly value: DeepPartial<T>;
+    }
+  | {
+      /** The discriminant. */
+      readonly type: 'object';
+      /** False: the value is complete. */
+      readonly partial: false;
+      /** The complete value, validated by the schema. */
+      readonly value: T;
+    };
 
 /** One element of a top-level JSON array, once complete and validated (`streamObject` element mode). */
 export interface ElementEvent<T = unknown> {
+  /** The discriminant. */
   readonly type: 'element';
+  /** The element's position in the array, from 0. */
   readonly index: number;
+  /** The element, validated by the schema. */
   readonly value: T;
 }
 
@@ -219,11 +236,15 @@ export interface ElementEvent<T = unknown> {
  * tool that threw, was unknown, got arguments its schema rejected, or was declined; `output` then says so.
  */
 export interface ToolResultEvent {
+  /** The discriminant. */
   readonly type: 'tool-result';
   /** The id of the `tool-call` this answers. */
   readonly id: string;
+  /** The tool's name, as the model called it. */
   readonly name: string;
+  /** What the tool returned, or with `isError` what went wrong; sent to the model as the tool's result. */
   readonly output: unknown;
+  /** True when the call failed or was declined rather than run. */
   readonly isError: boolean;
 }
 
@@ -232,9 +253,13 @@ export interface ToolResultEvent {
  * pauses until the `approve` callback answers.
  */
 export interface ToolApprovalEvent {
+  /** The discriminant. */
   readonly type: 'tool-approval';
+  /** The id of the `tool-call` waiting for approval. */
   readonly id: string;
+  /** The tool's name. */
   readonly name: string;
+  /** The call's arguments, as validated by the tool's `input` schema. */
   readonly args: unknown;
 }
 
@@ -243,11 +268,17 @@ export interface ToolApprovalEvent {
  * ended, and what it used. `runTools()` ends with one `finish` for the whole loop.
  */
 export interface StepEvent {
+  /** The discriminant. */
   readonly type: 'step';
+  /** The step's position in the loop, from 0. */
   readonly index: number;
+  /** Why this call ended (`tool-calls` when it asked for tools). */
   readonly reason: FinishReason;
+  /** The vendor's own finish value, when it sent one. */
   readonly raw?: string;
+  /** This call's token counts. */
   readonly usage: Usage;
+  /** This call's cost in dollars. */
   readonly cost: Cost;
 }
 

@@ -59,7 +59,9 @@ export interface LanguageModel {
  * one (empty when their options say nothing); a pipeline of the user's own usually has none.
  */
 export interface ModelProfile {
+  /** The model's prices in USD per million tokens, over the catalog's. Default: the catalog's. */
   readonly pricing?: Pricing;
+  /** What the model supports, replacing the catalog's list. Default: the catalog's. */
   readonly capabilities?: readonly Capability[];
 }
 

@@ -122,8 +122,11 @@ export interface Budget extends AffordabilityCheck {
  * `reconciled` when a later attempt wrote it.
  */
 export interface BudgetSettlement {
+  /** `unsettled` when the store failed to take the charge, `reconciled` when a later attempt wrote it. */
   readonly type: 'unsettled' | 'reconciled';
+  /** The provider of the call charged. */
   readonly provider: string;
+  /** The model of the call charged. */
   readonly model: string;
   /** The call's charge in dollars. */
   readonly cost: number;

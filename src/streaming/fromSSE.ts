@@ -11,6 +11,10 @@ export interface FromSSEOptions {
   readonly fetch?: typeof fetch;
   /** Request method, headers and body when `input` is a URL. Default `GET` (`POST` when a body is given). */
   readonly method?: string;
+  /**
+   * Extra request headers, e.g. `authorization`. `accept: text/event-stream` is sent unless overridden;
+   * `content-type` (with a body) and `last-event-id` (on reconnect) are set by rxllm.
+   */
   readonly headers?: Readonly<Record<string, string>>;
   /** A JSON-serializable request body. */
   readonly body?: unknown;

@@ -100,11 +100,17 @@ export function toSSEResponse(source: Observable<TokenEvent>, options: ToSSEOpti
  * structural type, so these types need neither `@types/node` nor a server framework.
  */
 export interface SSEResponseSink {
+  /** True once the status line and headers went out; `pipeSSE` then writes none of its own. */
   readonly headersSent: boolean;
+  /** Sends the status and headers (`pipeSSE` sends 200 and the SSE headers). */
   writeHead(statusCode: number, headers: Readonly<Record<string, string>>): unknown;
+  /** Sends the headers at once, before the first frame, when the response supports it. */
   flushHeaders?(): void;
+  /** Writes one SSE frame. */
   write(chunk: string): unknown;
+  /** Ends the response, after the last frame. */
   end(): unknown;
+  /** Listens for the connection closing, which unsubscribes the source. */
   on(event: 'close', listener: () => void): unknown;
 }
 

@@ -12,6 +12,7 @@ import { issuePath, type SchemaIssue } from './standardSchema.js';
  * ```
  */
 export class SchemaMismatchError extends LLMError {
+  /** The validator's issues: each one's message and path (never the value itself). */
   readonly issues: readonly SchemaIssue[];
 
   constructor(what: string, issues: readonly SchemaIssue[], init: LLMErrorInit = {}) {

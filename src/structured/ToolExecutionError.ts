@@ -10,7 +10,9 @@ import { LLMError } from '../core/errors.js';
  * ```
  */
 export class ToolExecutionError extends LLMError {
+  /** The name of the tool that failed. */
   readonly toolName: string;
+  /** The id of the tool call that failed (the `tool-call` event's `id`). */
   readonly toolCallId: string;
 
   constructor(toolName: string, toolCallId: string, cause: unknown) {

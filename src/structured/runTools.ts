@@ -34,10 +34,15 @@ import { ToolExecutionError } from './ToolExecutionError.js';
 
 /** What a stop condition sees: every step so far, the last one last. */
 export interface LoopStep {
+  /** The step's position in the loop, from 0. */
   readonly index: number;
+  /** The text the model answered in this step. */
   readonly text: string;
+  /** The tool calls the model asked for in this step, in order. */
   readonly toolCalls: readonly ToolCallEvent[];
+  /** The results of those calls, in the order of the calls (empty when none ran). */
   readonly toolResults: readonly ToolResultEvent[];
+  /** The step's `step` event: why the call ended, its usage and cost. */
   readonly step: StepEvent;
 }
 

@@ -8,7 +8,15 @@ import { validateThen } from './validate.js';
 
 /** The events of a stream read by {@link streamObject}: the source's, plus typed `object` (and `element`). */
 export type ObjectStreamEvent<T, E = never> =
-  Exclude<TokenEvent, { readonly type: 'object' | 'element' }> | ObjectEvent<T> | ElementEvent<E>;
+  | Exclude<
+      TokenEvent,
+      {
+        /** The untyped `object` and `element` events, replaced by the typed ones. */
+        readonly type: 'object' | 'element';
+      }
+    >
+  | ObjectEvent<T>
+  | ElementEvent<E>;
 
 /** Options of {@link streamObject}. */
 export interface StreamObjectOptions {
@@ -23,7 +31,13 @@ export interface StreamObjectOptions {
    * tool call comes before any text (a forced tool, as Anthropic's older models answer `objectRequest`);
    * `text`; or the arguments of the tool call with this name.
    */
-  readonly from?: 'auto' | 'text' | { readonly tool: string };
+  readonly from?:
+    | 'auto'
+    | 'text'
+    | {
+        /** The name of the tool whose call's arguments hold the JSON. */
+        readonly tool: string;
+      };
 }
 
 /**

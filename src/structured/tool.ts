@@ -31,6 +31,7 @@ export type ToolOutput<O> = O | PromiseLike<O> | Observable<O>;
  * ```
  */
 export interface Tool<I = unknown, O = unknown> {
+  /** What the tool does and when to use it, sent to the model with its name. Default: none. */
   readonly description?: string;
   /** Validates the model's arguments; a mismatch becomes an error result the model sees. */
   readonly input: StandardSchema<unknown, I>;

@@ -42,7 +42,9 @@ export interface ChatCompletionsConfig {
  * ```
  */
 export interface OpenAIClient {
+  /** The SDK's chat API (`client.chat`). */
   readonly chat: {
+    /** The SDK's chat completions resource (`client.chat.completions`). */
     readonly completions: {
       /** `chat.completions.create` with `stream: true`: resolves to the SDK's chunk stream. */
       create(
