@@ -364,6 +364,11 @@ export function isContentEvent(event: TokenEvent): boolean {
  *     case 'fallback':
  *     case 'reset':
  *     case 'route':
+ *     case 'object':
+ *     case 'element':
+ *     case 'tool-result':
+ *     case 'tool-approval':
+ *     case 'step':
  *       return event.type;
  *     default:
  *       return assertNever(event);

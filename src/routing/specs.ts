@@ -52,7 +52,13 @@ export type PriceLookup = (model: ModelRef) => Pricing | undefined;
  * ## Example
  * ```ts
  * const priceOf = priceLookup();
- * priceOf(openaiCompatible({ name: 'groq', model: 'llama-3.3-70b', baseURL, pricing: { input: 0.59, output: 0.79 } }))?.input; // 0.59
+ * const groq = openaiCompatible({
+ *   name: 'groq',
+ *   model: 'llama-3.3-70b',
+ *   baseURL: 'https://api.groq.com/openai/v1',
+ *   pricing: { input: 0.59, output: 0.79 },
+ * });
+ * priceOf(groq)?.input; // 0.59
  * ```
  *
  * @param options - Catalog and overrides.

@@ -8,7 +8,12 @@ import { issuePath, type SchemaIssue } from './standardSchema.js';
  *
  * ## Example
  * ```ts
- * events$.subscribe({ error: (e) => { if (e instanceof SchemaMismatchError) console.log(e.issues) } });
+ * import { z } from 'zod';
+ * stream$.pipe(streamObject(z.object({ name: z.string() }))).subscribe({
+ *   error: (e: unknown) => {
+ *     if (e instanceof SchemaMismatchError) console.log(e.issues);
+ *   },
+ * });
  * ```
  */
 export class SchemaMismatchError extends LLMError {

@@ -6,7 +6,11 @@ import { LLMError } from '../core/errors.js';
  *
  * ## Example
  * ```ts
- * loop$.subscribe({ error: (e) => { if (e instanceof ToolExecutionError) console.log(e.toolName) } });
+ * runTools(pipeline, request, { tools: {}, onToolError: 'fail' }).subscribe({
+ *   error: (e: unknown) => {
+ *     if (e instanceof ToolExecutionError) console.log(e.toolName, e.toolCallId);
+ *   },
+ * });
  * ```
  */
 export class ToolExecutionError extends LLMError {

@@ -54,9 +54,12 @@ export interface StreamObjectOptions {
  * ```ts
  * import { z } from 'zod';
  * const City = z.object({ name: z.string(), population: z.number() });
- * model.stream(objectRequest({ messages: [{ role: 'user', content: 'Largest city?' }] }, City))
+ * gpt
+ *   .stream(objectRequest({ messages: [{ role: 'user', content: 'Largest city?' }] }, City))
  *   .pipe(streamObject(City))
- *   .subscribe((e) => { if (e.type === 'object') console.log(e.partial, e.value) });
+ *   .subscribe((e) => {
+ *     if (e.type === 'object') console.log(e.partial, e.value);
+ *   });
  * ```
  *
  * @see {@link objectRequest} asks the vendor for JSON matching the schema.

@@ -86,6 +86,8 @@ async function typecheck(label: string, source: string, types: readonly string[]
           moduleResolution: mode.moduleResolution,
           types,
           jsx: 'react-jsx',
+          // What `tsc --init` sets; zod's own CommonJS typings need it under node10 resolution.
+          esModuleInterop: true,
         },
         files: [file],
       }),

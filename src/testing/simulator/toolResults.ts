@@ -21,6 +21,7 @@ const text = (value: unknown): string => (typeof value === 'string' ? value : JS
  *
  * ## Example
  * ```ts
+ * const sim = await createSimulator({ protocols: [openaiProtocol] });
  * sim.handle((request) => (toolResultsOf(request).length > 0 ? { text: 'Done.' } : undefined));
  * ```
  *
@@ -58,6 +59,7 @@ export function toolResultsOf(request: SimRequest): SimToolResult[] {
  *
  * ## Example
  * ```ts
+ * const sim = await createSimulator({ protocols: [openaiProtocol] });
  * sim.handle(toolConversation([{ name: 'weather', args: { city: 'Lyon' } }], (r) => `It is ${r[0]?.content}.`));
  * ```
  *
