@@ -2,7 +2,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'coverage/', 'node_modules/', 'bench/results/', 'examples/web/dist/', 'docs/api/', 'test-output/'] },
+  {
+    ignores: [
+      'dist/',
+      'coverage/',
+      'node_modules/',
+      'bench/results/',
+      'examples/web/dist/',
+      'docs/api/',
+      'test-output/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
