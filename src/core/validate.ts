@@ -4,8 +4,12 @@ import type { ChatRequest } from './request.js';
 const ROLES = ['system', 'user', 'assistant', 'tool'] as const;
 const CHOICES = ['auto', 'none', 'required'] as const;
 
-/** Message arrays already checked: a request re-spread by a policy (`{ ...request }`) is not walked twice. */
-const checkedMessages = new WeakSet<object>();
+/**
+ * Message arrays already checked, with the length they had: a request re-spread by a policy
+ * (`{ ...request }`) is not walked twice, while an array the caller appended to (a chat history kept in
+ * one array) is walked again.
+ */
+const checkedMessages = new WeakMap<object, number>();
 
 /**
  * Checks a caller's request before anything is built from it: the one place malformed input is caught,
@@ -65,12 +69,12 @@ function requestProblem(value: unknown): string | undefined {
 function messagesProblem(messages: unknown): string | undefined {
   if (!Array.isArray(messages)) return want('messages', 'an array of messages', messages);
   if (messages.length === 0) return 'messages: expected at least one message (got [])';
-  if (checkedMessages.has(messages)) return undefined;
+  if (checkedMessages.get(messages) === messages.length) return undefined;
   for (let i = 0; i < messages.length; i++) {
     const problem = messageProblem(messages[i], `messages[${i}]`);
     if (problem !== undefined) return problem;
   }
-  checkedMessages.add(messages);
+  checkedMessages.set(messages, messages.length);
   return undefined;
 }
 

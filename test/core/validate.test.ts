@@ -249,3 +249,13 @@ describe('providers: the request reaches the wire as given, or not at all', () =
     }
   });
 });
+
+describe('a message array checked once', () => {
+  it('is checked again when the caller appended to it (a chat history kept in one array)', () => {
+    const messages: unknown[] = [hi];
+    expect(checkRequest({ messages })).toBeUndefined();
+    expect(checkRequest({ messages })).toBeUndefined(); // the cached walk
+    messages.push({ role: 'robot', content: 'hi' });
+    expect(checkRequest({ messages })?.message).toContain('messages[1].role');
+  });
+});
