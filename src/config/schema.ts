@@ -73,7 +73,7 @@ export const rateLimitSchema = section({
     .optional(),
   /** Calls allowed to wait; beyond it `queue_full`. */
   maxQueue: count().optional(),
-  /** Longest time a call waits in the queue, in ms; beyond it `queue_full`. */
+  /** Longest time a call waits in the queue, in ms; a call that would wait longer fails with `rate_limit`. */
   maxWaitMs: nonNegative().optional(),
   /** Buckets per provider (default) or per provider and model. */
   key: z.enum(['provider', 'model']).optional(),
